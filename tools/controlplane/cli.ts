@@ -1,0 +1,41 @@
+// npm run cluster:up | cluster:down | cluster:status
+import { binPath } from './build.ts';
+import { down, isHealthy, readState, up } from './controlplane.ts';
+
+async function main(cmd: string | undefined): Promise<number> {
+  switch (cmd) {
+    case 'up': {
+      const { state, reused } = await up();
+      if (reused) console.error(`a control plane is already running at ${state.server}: reusing it`);
+      console.log(`kubeconfig: ${state.kubeconfig}`);
+      console.log(`try: ${binPath('kubectl')} --kubeconfig ${state.kubeconfig} get ns`);
+      return 0;
+    }
+    case 'down':
+      if (!(await down())) console.error('no control plane is recorded: nothing to stop');
+      return 0;
+    case 'status': {
+      const state = readState();
+      if (!state) {
+        console.log('not running');
+        return 1;
+      }
+      const ok = await isHealthy(state);
+      console.log(
+        `${ok ? 'running' : 'recorded but not healthy'}: ${state.server} (kubeconfig ${state.kubeconfig})`,
+      );
+      return ok ? 0 : 1;
+    }
+    default:
+      console.error('usage: cli.ts up|down|status');
+      return 2;
+  }
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
