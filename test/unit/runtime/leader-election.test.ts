@@ -7,7 +7,7 @@ import {
   type LeaseStore,
   validateTimings,
 } from '../../../src/runtime/leader-election.ts';
-import { FakeClock } from './queue.test.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 
 /** An in-memory Lease with resourceVersion semantics, shared by several electors. */
 class MemoryLease implements LeaseStore {
