@@ -369,6 +369,8 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
       let status = 0;
       let limit = 0;
       let oversizeIsError = false;
+      // Whether the body is kept: a /config answer, or an error body for the message excerpt.
+      let keep = false;
       const chunks: Buffer[] = [];
       let size = 0;
       const stop = (): void => {
@@ -393,6 +395,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         const ok = status >= 200 && status < 300;
         limit = ok ? settings.maxResponseBytes : ERROR_BODY_READ_BYTES;
         oversizeIsError = ok && req.read === 'json';
+        keep = req.read === 'json' || !ok;
         const declared = Number(response.headers['content-length']);
         if (oversizeIsError && Number.isFinite(declared) && declared > limit) {
           finish(() => reject(tooLarge(req, status, `declares ${declared} bytes`)));
@@ -408,14 +411,14 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
           } else {
             // An error excerpt or an ignored event body: what was read is enough.
             const room = limit - (size - chunk.length);
-            if (room > 0 && req.read === 'json') chunks.push(chunk.subarray(0, room));
+            if (room > 0 && keep) chunks.push(chunk.subarray(0, room));
             const body = Buffer.concat(chunks);
             finish(() => resolve({ status, body }));
           }
           stop();
           return;
         }
-        if (req.read === 'json' || status < 200 || status >= 300) chunks.push(chunk);
+        if (keep) chunks.push(chunk);
       });
       stream.on('end', () => finish(() => resolve({ status, body: Buffer.concat(chunks) })));
       stream.on('error', (err: unknown) => finish(() => reject(err)));

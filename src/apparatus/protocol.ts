@@ -246,7 +246,7 @@ function configValueText(value: unknown): string | undefined {
 export function parseConfigResponse(text: string, url: string): Record<string, string> {
   let json: unknown;
   try {
-    json = parseJsonKeepingIntegers(text);
+    json = parseJsonKeepingIntegers(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
     const what = text.trim() === '' ? 'an empty body' : 'a body that is not JSON';
     throw new ApparatusError(

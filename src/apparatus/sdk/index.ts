@@ -265,7 +265,9 @@ export function createApparatus(handlers: ApparatusHandlers, options: ApparatusO
     try {
       if (endpoint === 'config') {
         const answer = handlers.config ? await handlers.config(body as ConfigRequest, ctx) : {};
-        const checked = ConfigResponseSchema.safeParse(answer);
+        // What goes on the wire: undefined values dropped, Dates as strings, as JSON.stringify does.
+        const wire: unknown = answer === undefined ? undefined : JSON.parse(JSON.stringify(answer));
+        const checked = ConfigResponseSchema.safeParse(wire);
         if (!checked.success) {
           onError(new TypeError('the config handler must return a JSON object'), { endpoint });
           return {

@@ -355,3 +355,15 @@ describe('graceful shutdown', () => {
     expect(await inFlight).toMatchObject({ code: 'ECONNRESET' });
   });
 });
+
+describe('config answers', () => {
+  it('are sent as JSON.stringify would: undefined dropped, Dates as strings', async () => {
+    const app = await start({
+      config: () => ({ a: 'x', gone: undefined, when: new Date(0) }) as unknown as Record<string, string>,
+    });
+    expect((await call(app.port, 'POST', '/config', configBody)).json).toEqual({
+      a: 'x',
+      when: '1970-01-01T00:00:00.000Z',
+    });
+  });
+});
