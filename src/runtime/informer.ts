@@ -89,10 +89,13 @@ export class Informer<T extends KubeObject> {
   observe(raw: KubeObject): void {
     const obj = this.transform(raw);
     const old = this.store.get(keyOf(obj));
-    if (old && !isNewerResourceVersion(obj.metadata.resourceVersion, old.metadata.resourceVersion)) return;
+    // Only ever refresh an object the cache holds: the watch may already have delivered its
+    // deletion (the answer to a finalizer removal can arrive after the DELETED event), and an
+    // observe() must never bring a deleted object back.
+    if (!old || old.metadata.uid !== obj.metadata.uid) return;
+    if (!isNewerResourceVersion(obj.metadata.resourceVersion, old.metadata.resourceVersion)) return;
     this.store.upsert(obj);
-    if (old) this.emitUpdate(old, obj);
-    else this.emitAdd(obj);
+    this.emitUpdate(old, obj);
   }
 
   private transform(raw: KubeObject): T {

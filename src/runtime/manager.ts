@@ -22,8 +22,10 @@ export interface Runnable {
 export interface ManagerOptions {
   log: Logger;
   metrics: Metrics;
-  /** host:port for /healthz, /readyz and /metrics; '0' or ':0' for a free port; undefined for none. */
+  /** host:port for /healthz and /readyz (':0' for a free port; undefined or '0' for none). */
   probeAddress?: string;
+  /** host:port for /metrics; the same address as the probes shares one server. */
+  metricsAddress?: string;
   elector?: LeaderElector;
   /** Called when leadership is lost; default: exit the process with code 1. */
   onLostLeadership?: () => void;
@@ -35,7 +37,7 @@ export class Manager {
   private readonly opts: ManagerOptions;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly leaderRunnables: Runnable[] = [];
-  private server: http.Server | undefined;
+  private readonly servers: http.Server[] = [];
   private ready = false;
   private leading = false;
   private startedAt = 0;
@@ -61,25 +63,30 @@ export class Manager {
     return this.leading;
   }
 
-  /** The bound probe address (after start), e.g. for tests using port 0. */
+  /** The bound port of the first server (after start), e.g. for tests using port 0. */
   get probePort(): number | undefined {
-    const a = this.server?.address();
+    const a = this.servers[0]?.address();
     return a && typeof a === 'object' ? (a as AddressInfo).port : undefined;
   }
 
+  /** One server per distinct address; each serves every endpoint (probes and metrics). */
   private async listen(): Promise<void> {
-    const addr = this.opts.probeAddress;
-    if (addr === undefined) return;
-    const i = addr.lastIndexOf(':');
-    const host = i > 0 ? addr.slice(0, i) : undefined;
-    const port = Number(i >= 0 ? addr.slice(i + 1) : addr);
-    this.server = http.createServer((req, res) => {
-      void this.serve(req, res);
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
-    });
+    const addrs = new Set(
+      [this.opts.probeAddress, this.opts.metricsAddress].filter((a): a is string => !!a && a !== '0'),
+    );
+    for (const addr of addrs) {
+      const i = addr.lastIndexOf(':');
+      const host = i > 0 ? addr.slice(0, i) : undefined;
+      const port = Number(i >= 0 ? addr.slice(i + 1) : addr);
+      const server = http.createServer((req, res) => {
+        void this.serve(req, res);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      this.servers.push(server);
+    }
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -172,10 +179,9 @@ export class Manager {
 
   private async close(): Promise<void> {
     this.ready = false;
-    const s = this.server;
-    if (!s) return;
-    this.server = undefined;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const s of this.servers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
   }
 }

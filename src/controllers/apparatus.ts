@@ -1,0 +1,120 @@
+// The apparatus as the reconcilers use it: resolve where an owner's apparatus is, make sure its
+// managed Pod runs (when it has one), and call it.
+import {
+  type AllowList,
+  type ApparatusClient,
+  type ApparatusTarget,
+  configRequestBody,
+  type EndpointOverrides,
+  resolveApparatusUrl,
+} from '../apparatus/index.ts';
+import type { Side } from '../integration/lifecycle.ts';
+import type { StringMap } from '../integration/merge.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { toStepError } from './errors.ts';
+import { describeOwner, type Owner } from './owner.ts';
+
+export interface ConfigCall {
+  side: Side;
+  plug: KubeObject;
+  socket: KubeObject;
+  plugData: StringMap;
+  socketData: StringMap;
+  vars: StringMap | undefined;
+}
+
+export interface ApparatusService {
+  /** The owner's /config answer, or undefined when it has no apparatus. */
+  config(o: Owner, call: ConfigCall, signal?: AbortSignal): Promise<StringMap | undefined>;
+  /** Calls an event endpoint; false when the owner has no apparatus. */
+  event(
+    o: Owner,
+    event: string,
+    body: unknown,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<boolean>;
+}
+
+/** Starts (or finds) an owner's managed apparatus Pod and Service, and waits until it answers. */
+export interface ManagedApparatus {
+  ensure(o: Owner, target: ApparatusTarget, signal?: AbortSignal): Promise<void>;
+  touch(o: Owner, target: ApparatusTarget): void;
+}
+
+export class DefaultApparatusService implements ApparatusService {
+  private readonly client: ApparatusClient;
+  private readonly allowedHosts: AllowList;
+  private readonly overrides: EndpointOverrides | undefined;
+  private readonly managed: ManagedApparatus | undefined;
+
+  constructor(deps: {
+    client: ApparatusClient;
+    allowedHosts: AllowList;
+    overrides?: EndpointOverrides;
+    managed?: ManagedApparatus;
+  }) {
+    this.client = deps.client;
+    this.allowedHosts = deps.allowedHosts;
+    this.overrides = deps.overrides;
+    this.managed = deps.managed;
+  }
+
+  /** The owner's apparatus, or undefined when it declares none. */
+  private async target(o: Owner, signal?: AbortSignal): Promise<ApparatusTarget | undefined> {
+    const spec = o.spec.apparatus;
+    if (!spec) return undefined;
+    let target: ApparatusTarget;
+    try {
+      target = resolveApparatusUrl({
+        ownerKind: o.kind,
+        ownerName: o.name,
+        namespace: o.namespace,
+        apparatus: spec,
+        overrides: this.overrides,
+        allowedHosts: this.allowedHosts,
+      });
+    } catch (err) {
+      throw toStepError(err, `apparatus of ${describeOwner(o)}`);
+    }
+    if (target.managedPod) {
+      if (!this.managed)
+        throw toStepError(
+          new Error('managed apparatus Pods are not enabled'),
+          `apparatus of ${describeOwner(o)}`,
+        );
+      await this.managed.ensure(o, target, signal);
+      this.managed.touch(o, target);
+    }
+    return target;
+  }
+
+  async config(o: Owner, call: ConfigCall, signal?: AbortSignal): Promise<StringMap | undefined> {
+    const target = await this.target(o, signal);
+    if (!target) return undefined;
+    try {
+      return await this.client.config(target, configRequestBody({ ...call, side: o.kind } as never), {
+        signal,
+      });
+    } catch (err) {
+      throw toStepError(err, `apparatus /config of ${describeOwner(o)}`);
+    }
+  }
+
+  async event(
+    o: Owner,
+    event: string,
+    body: unknown,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const target = await this.target(o, signal);
+    if (!target) return false;
+    try {
+      await this.client.event(target, event as never, body as never, { idempotencyKey, signal });
+    } catch (err) {
+      throw toStepError(err, `apparatus /${event} of ${describeOwner(o)}`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,339 @@
+// Resolution of a coupling's inputs (SPEC.md "Resolution"): data, vars, config and results of both
+// sides from literals, ConfigMaps, Secrets, templates and the apparatus, merged in the Go
+// operator's order and validated against the socket's interface. Reads are made as the owner's
+// ServiceAccount, only in the owner's namespace. The pure parts live in src/integration.
+import type { Var } from '../api/common.ts';
+import type { Socket } from '../api/socket.ts';
+import { Reason } from '../integration/conditions.ts';
+import { FieldPathError, readFieldPath } from '../integration/field-path.ts';
+import { inputsHash } from '../integration/hash.ts';
+import { validateSide } from '../integration/interface.ts';
+import { type Merged, mergeSources, type StringMap } from '../integration/merge.ts';
+import type { Kube } from '../kube/objects.ts';
+import type { KubeObject } from '../kube/types.ts';
+import type { ApparatusService } from './apparatus.ts';
+import { StepError, toStepError } from './errors.ts';
+import { describeOwner, type Owner, withoutStatus } from './owner.ts';
+import type { TemplateEngine } from './templates.ts';
+
+export interface SideInputs {
+  data: StringMap;
+  vars: StringMap | undefined;
+  config: Merged;
+}
+
+export interface CouplingInputs {
+  plug: SideInputs;
+  socket: SideInputs;
+  /** Digest of everything an `updated` event depends on. */
+  hash: string;
+  /** True when a side reads ConfigMaps, Secrets or vars: their changes are found by re-reading. */
+  external: boolean;
+  warnings: string[];
+}
+
+export interface Results {
+  plug: Merged;
+  socket: Merged;
+  warnings: string[];
+}
+
+export interface Resolver {
+  resolveCoupling(plug: Owner, socket: Owner, signal?: AbortSignal): Promise<CouplingInputs>;
+  resolveResults(plug: Owner, socket: Owner, inputs: CouplingInputs, signal?: AbortSignal): Promise<Results>;
+}
+
+function isExternal(o: Owner): boolean {
+  const s = o.spec;
+  return Boolean(
+    s.dataConfigMapName ||
+      s.dataSecretName ||
+      s.configConfigMapName ||
+      s.configSecretName ||
+      s.resultConfigMapName ||
+      s.resultSecretName ||
+      s.vars?.length ||
+      s.resultVars?.length ||
+      (s.apparatus && (s.apparatus.endpoint || s.apparatus.containers?.length)),
+  );
+}
+
+export class DefaultResolver implements Resolver {
+  private readonly kube: Kube;
+  private readonly templates: TemplateEngine | undefined;
+  private readonly apparatus: ApparatusService | undefined;
+
+  constructor(deps: { kube: Kube; templates?: TemplateEngine; apparatus?: ApparatusService }) {
+    this.kube = deps.kube;
+    this.templates = deps.templates;
+    this.apparatus = deps.apparatus;
+  }
+
+  /** Reads a ConfigMap's or Secret's string data as the owner, in the owner's namespace. */
+  private async readMap(
+    o: Owner,
+    kind: 'ConfigMap' | 'Secret',
+    name: string | undefined,
+    field: string,
+    signal?: AbortSignal,
+  ): Promise<StringMap | undefined> {
+    if (!name) return undefined;
+    let obj: KubeObject | undefined;
+    try {
+      obj = await this.kube.get(
+        { apiVersion: 'v1', kind, name, namespace: o.namespace },
+        { as: o.as, signal },
+      );
+    } catch (err) {
+      throw toStepError(err, `${field} of ${describeOwner(o)}`);
+    }
+    if (!obj) {
+      throw new StepError(
+        Reason.ConfigInvalid,
+        `${kind} ${o.namespace}/${name} (${field} of ${describeOwner(o)}) not found`,
+      );
+    }
+    const out: StringMap = {};
+    const data = (obj.data ?? {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(data)) {
+      if (typeof v !== 'string') continue;
+      out[k] = kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : v;
+    }
+    return out;
+  }
+
+  private async data(o: Owner, signal?: AbortSignal): Promise<StringMap> {
+    const [secret, configMap] = await Promise.all([
+      this.readMap(o, 'Secret', o.spec.dataSecretName, 'dataSecretName', signal),
+      this.readMap(o, 'ConfigMap', o.spec.dataConfigMapName, 'dataConfigMapName', signal),
+    ]);
+    return mergeSources({ secret, literal: o.spec.data, configMap }).values;
+  }
+
+  private async renderOne(template: string, data: unknown, o: Owner, what: string, signal?: AbortSignal) {
+    if (!/\{%/.test(template)) return template;
+    if (!this.templates) throw new StepError(Reason.TemplateError, `${what}: templating is not available`);
+    try {
+      return (
+        await this.templates.renderString(template, data, {
+          seed: `${o.uid}/${what}`,
+          name: what,
+          ...(signal ? { signal } : {}),
+        })
+      ).output;
+    } catch (err) {
+      throw toStepError(err, what);
+    }
+  }
+
+  /** Resolves vars (or resultVars) of an owner: each read as the owner, in its namespace. */
+  private async vars(
+    o: Owner,
+    vars: Var[] | undefined,
+    field: 'vars' | 'resultVars',
+    templateData: unknown,
+    signal?: AbortSignal,
+  ): Promise<StringMap | undefined> {
+    if (!vars) return undefined;
+    const out: StringMap = {};
+    for (const v of vars) {
+      const what = `${field} ${v.name} of ${describeOwner(o)}`;
+      const ref = v.objref ?? {};
+      const apiVersion =
+        ref.apiVersion || (ref.version ? (ref.group ? `${ref.group}/${ref.version}` : ref.version) : '');
+      if (!apiVersion || !ref.kind) {
+        throw new StepError(
+          Reason.ConfigInvalid,
+          `${what}: objref needs apiVersion (or group and version) and kind`,
+        );
+      }
+      const name = ref.templateName
+        ? await this.renderOne(ref.templateName, templateData, o, `${what} templateName`, signal)
+        : ref.name;
+      const namespace = ref.templateNamespace
+        ? await this.renderOne(ref.templateNamespace, templateData, o, `${what} templateNamespace`, signal)
+        : ref.namespace || o.namespace;
+      if (!name) throw new StepError(Reason.ConfigInvalid, `${what}: objref has no name`);
+      if (namespace !== o.namespace) {
+        throw new StepError(
+          Reason.Forbidden,
+          `${what}: reads ${ref.kind} ${namespace}/${name}, outside the owner's namespace ${o.namespace}`,
+        );
+      }
+      let obj: KubeObject | undefined;
+      try {
+        obj = await this.kube.get({ apiVersion, kind: ref.kind, name, namespace }, { as: o.as, signal });
+      } catch (err) {
+        if (err instanceof Error && err.name === 'NoKindMatchError')
+          throw new StepError(Reason.ConfigInvalid, `${what}: ${err.message}`);
+        throw toStepError(err, what);
+      }
+      if (!obj)
+        throw new StepError(Reason.ConfigInvalid, `${what}: ${ref.kind} ${namespace}/${name} not found`);
+      const path = v.fieldref?.fieldPath || 'metadata.name';
+      try {
+        out[v.name] = readFieldPath(obj, path);
+      } catch (err) {
+        if (err instanceof FieldPathError) {
+          throw new StepError(
+            Reason.ConfigInvalid,
+            `${what}: ${err.message} on ${ref.kind} ${namespace}/${name}`,
+          );
+        }
+        throw err;
+      }
+    }
+    return out;
+  }
+
+  private async renderMap(
+    o: Owner,
+    templates: Record<string, string> | undefined,
+    data: unknown,
+    field: string,
+    signal?: AbortSignal,
+  ): Promise<{ values: StringMap | undefined; warnings: string[] }> {
+    if (!templates || Object.keys(templates).length === 0) return { values: undefined, warnings: [] };
+    const what = `${field} of ${describeOwner(o)}`;
+    if (!Object.values(templates).some((t) => t.includes('{%')))
+      return { values: { ...templates }, warnings: [] };
+    if (!this.templates) throw new StepError(Reason.TemplateError, `${what}: templating is not available`);
+    try {
+      return await this.templates.renderMap(templates, data, {
+        seed: `${o.uid}/${field}`,
+        name: what,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      throw toStepError(err, what);
+    }
+  }
+
+  private async sideConfig(
+    o: Owner,
+    plug: Owner,
+    socket: Owner,
+    data: { plugData: StringMap; socketData: StringMap },
+    vars: StringMap | undefined,
+    warnings: string[],
+    signal?: AbortSignal,
+  ): Promise<Merged> {
+    // The other side is seen without its status (no tenant sees the socket's list of plugs).
+    const plugObj = o === plug ? plug.raw : withoutStatus(plug.raw);
+    const socketObj = o === socket ? socket.raw : withoutStatus(socket.raw);
+    const tplData = {
+      plug: plugObj,
+      socket: socketObj,
+      plugData: data.plugData,
+      socketData: data.socketData,
+      vars: vars ?? {},
+    };
+    const [secret, configMap, tpl, apparatus] = await Promise.all([
+      this.readMap(o, 'Secret', o.spec.configSecretName, 'configSecretName', signal),
+      this.readMap(o, 'ConfigMap', o.spec.configConfigMapName, 'configConfigMapName', signal),
+      this.renderMap(o, o.spec.configTemplate, tplData, 'configTemplate', signal),
+      this.apparatus?.config(
+        o,
+        {
+          side: o.side,
+          plug: plug.raw,
+          socket: socket.raw,
+          plugData: data.plugData,
+          socketData: data.socketData,
+          vars,
+        },
+        signal,
+      ),
+    ]);
+    warnings.push(...tpl.warnings);
+    return mergeSources({ secret, literal: o.spec.config, template: tpl.values, configMap, apparatus });
+  }
+
+  async resolveCoupling(plug: Owner, socket: Owner, signal?: AbortSignal): Promise<CouplingInputs> {
+    const warnings: string[] = [];
+    const [plugData, socketData] = await Promise.all([this.data(plug, signal), this.data(socket, signal)]);
+    const varData = (o: Owner) => ({
+      plug: o === plug ? plug.raw : withoutStatus(plug.raw),
+      socket: o === socket ? socket.raw : withoutStatus(socket.raw),
+    });
+    const [plugVars, socketVars] = await Promise.all([
+      this.vars(plug, plug.spec.vars, 'vars', varData(plug), signal),
+      this.vars(socket, socket.spec.vars, 'vars', varData(socket), signal),
+    ]);
+    const data = { plugData, socketData };
+    const [plugConfigRaw, socketConfigRaw] = await Promise.all([
+      this.sideConfig(plug, plug, socket, data, plugVars, warnings, signal),
+      this.sideConfig(socket, plug, socket, data, socketVars, warnings, signal),
+    ]);
+    const iface = (socket.spec as Partial<NonNullable<Socket['spec']>>).interface;
+    const pv = validateSide(iface?.config?.plug, plugConfigRaw.values, 'plug config');
+    const sv = validateSide(iface?.config?.socket, socketConfigRaw.values, 'socket config');
+    if (!pv.ok || !sv.ok) {
+      throw new StepError(Reason.ConfigInvalid, [...pv.errors, ...sv.errors].join('; '));
+    }
+    const plugConfig: Merged = { values: pv.values, from: plugConfigRaw.from };
+    const socketConfig: Merged = { values: sv.values, from: socketConfigRaw.from };
+    const hash = inputsHash({
+      plugGeneration: plug.generation,
+      socketGeneration: socket.generation,
+      plugEpoch: plug.spec.epoch ?? '',
+      socketEpoch: socket.spec.epoch ?? '',
+      plugData,
+      socketData,
+      plugVars: plugVars ?? null,
+      socketVars: socketVars ?? null,
+      plugConfig: plugConfig.values,
+      socketConfig: socketConfig.values,
+    });
+    return {
+      plug: { data: plugData, vars: plugVars, config: plugConfig },
+      socket: { data: socketData, vars: socketVars, config: socketConfig },
+      hash,
+      external: isExternal(plug) || isExternal(socket),
+      warnings,
+    };
+  }
+
+  async resolveResults(
+    plug: Owner,
+    socket: Owner,
+    inputs: CouplingInputs,
+    signal?: AbortSignal,
+  ): Promise<Results> {
+    const warnings: string[] = [];
+    const sideResult = async (o: Owner): Promise<Merged> => {
+      const base = {
+        plug: o === plug ? plug.raw : withoutStatus(plug.raw),
+        socket: o === socket ? socket.raw : withoutStatus(socket.raw),
+      };
+      const resultVars = await this.vars(o, o.spec.resultVars, 'resultVars', base, signal);
+      const tplData: Record<string, unknown> = {
+        ...base,
+        plugData: inputs.plug.data,
+        socketData: inputs.socket.data,
+        plugConfig: inputs.plug.config.values,
+        socketConfig: inputs.socket.config.values,
+        resultVars: resultVars ?? {},
+      };
+      // The Go operator gave socket result templates their resultVars under `vars` too.
+      if (o.side === 'socket') tplData.vars = resultVars ?? {};
+      const [secret, configMap, tpl] = await Promise.all([
+        this.readMap(o, 'Secret', o.spec.resultSecretName, 'resultSecretName', signal),
+        this.readMap(o, 'ConfigMap', o.spec.resultConfigMapName, 'resultConfigMapName', signal),
+        this.renderMap(o, o.spec.resultTemplate, tplData, 'resultTemplate', signal),
+      ]);
+      warnings.push(...tpl.warnings);
+      return mergeSources({ secret, literal: o.spec.result, template: tpl.values, configMap });
+    };
+    const [pr, sr] = await Promise.all([sideResult(plug), sideResult(socket)]);
+    const iface = (socket.spec as Partial<NonNullable<Socket['spec']>>).interface;
+    const pv = validateSide(iface?.result?.plug, pr.values, 'plug result');
+    const sv = validateSide(iface?.result?.socket, sr.values, 'socket result');
+    if (!pv.ok || !sv.ok) throw new StepError(Reason.ConfigInvalid, [...pv.errors, ...sv.errors].join('; '));
+    return {
+      plug: { values: pv.values, from: pr.from },
+      socket: { values: sv.values, from: sr.from },
+      warnings,
+    };
+  }
+}

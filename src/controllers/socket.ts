@@ -1,0 +1,188 @@
+// The Socket reconciler: the one writer of a Socket's status. It performs the socket's own
+// created/deleted events and summarises its couplings from the cache (which plugs are coupled,
+// how many wait and why). Coupling events of the socket side are performed by the Plug
+// reconciler, which owns each coupling. On deletion it waits until every plug has decoupled.
+import { finalizer } from '../api/common.ts';
+import type { Socket, SocketStatus } from '../api/socket.ts';
+import { fullMatch } from '../integration/admission.ts';
+import {
+  ConditionType,
+  ourConditions,
+  Reason,
+  type ReasonName,
+  rfc3339,
+  setCondition,
+} from '../integration/conditions.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
+import { resourceSpecProblems } from './actions.ts';
+import { type OperatorContext, parsePlug, parseSocket, plugIndex } from './context.ts';
+import { toStepError } from './errors.ts';
+import { ownerOf } from './owner.ts';
+import { patchStatus, setFinalizer } from './status.ts';
+
+/** How many coupled plugs the status lists by name (an object is limited to about 1.5 MB). */
+export const coupledPlugsListed = 100;
+
+function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+/** Problems in the socket's own spec that it reports (plugs report them too when they try). */
+function socketSpecProblems(socket: Socket): string[] {
+  const problems = resourceSpecProblems({ spec: socket.spec ?? {} });
+  const v = socket.spec?.validation;
+  for (const p of [...(v?.namespaceWhitelist ?? []), ...(v?.namespaceBlacklist ?? [])]) {
+    try {
+      fullMatch(p);
+    } catch (err) {
+      problems.push(`validation: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+/** The summary of a socket's couplings, from the plug cache. */
+export function summarise(
+  ctx: OperatorContext,
+  socketRaw: KubeObject,
+): Pick<SocketStatus, 'coupledPlugs' | 'coupledPlugCount' | 'waitingPlugs'> {
+  const uid = socketRaw.metadata.uid ?? '';
+  const key = `${socketRaw.metadata.namespace}/${socketRaw.metadata.name}`;
+  const coupled: KubeObject[] = [];
+  for (const p of ctx.plugs.store.byIndex(plugIndex.coupledSocketUid, uid)) {
+    const st = p.status as { coupledSocket?: { uid?: string } } | undefined;
+    if (st?.coupledSocket?.uid === uid) coupled.push(p);
+  }
+  coupled.sort((a, b) =>
+    `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1,
+  );
+  const waiting: Record<string, number> = {};
+  const coupledKeys = new Set(coupled.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+  for (const p of ctx.plugs.store.byIndex(plugIndex.targetSocket, key)) {
+    if (coupledKeys.has(`${p.metadata.namespace}/${p.metadata.name}`)) continue;
+    const parsed = parsePlug(p);
+    const reason =
+      (parsed.ok
+        ? parsed.value.status?.conditions?.find((c) => c.type === ConditionType.Coupled)?.reason
+        : undefined) ?? 'Pending';
+    waiting[reason] = (waiting[reason] ?? 0) + 1;
+  }
+  return {
+    coupledPlugs: coupled.slice(0, coupledPlugsListed).map((p) => ({
+      apiVersion: p.apiVersion ?? '',
+      kind: p.kind ?? 'Plug',
+      name: p.metadata.name ?? '',
+      namespace: p.metadata.namespace ?? '',
+      uid: p.metadata.uid ?? '',
+    })),
+    coupledPlugCount: coupled.length,
+    waitingPlugs: waiting,
+  };
+}
+
+export function createSocketReconciler(ctx: OperatorContext): Reconciler {
+  return async ({ key, signal }): Promise<ReconcileResult> => {
+    let raw = ctx.sockets.store.get(key);
+    if (!raw) return undefined;
+    const now = ctx.now();
+    const parsed = parseSocket(raw);
+    if (!parsed.ok) {
+      const message = `invalid Socket: ${parsed.error}`;
+      ctx.recorder.record(raw, 'Warning', Reason.Error, message);
+      if (raw.metadata.deletionTimestamp)
+        await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, false, signal);
+      else {
+        const st = (raw.status && typeof raw.status === 'object' ? raw.status : {}) as Record<
+          string,
+          unknown
+        >;
+        const conditions = setCondition(
+          ourConditions(Array.isArray(st.conditions) ? (st.conditions as never) : []),
+          { type: ConditionType.Ready, status: 'False', reason: Reason.Error, message },
+          raw.metadata.generation,
+          now,
+        );
+        await patchStatus(ctx.kube, ctx.sockets, raw, { ...st, conditions }, signal);
+      }
+      throw new TerminalError(message);
+    }
+    const socket = parsed.value;
+    const owner = ownerOf('Socket', raw, socket.spec);
+    const status: SocketStatus = clone(socket.status) ?? {};
+    status.conditions = ourConditions(status.conditions);
+    status.lifecycle ??= {};
+    const gen = raw.metadata.generation;
+    const ready = (s: 'True' | 'False', reason: ReasonName, message: string) => {
+      status.conditions = setCondition(
+        status.conditions,
+        { type: ConditionType.Ready, status: s, reason, message },
+        gen,
+        now,
+      );
+    };
+
+    if (raw.metadata.deletionTimestamp) {
+      if (!(raw.metadata.finalizers ?? []).includes(finalizer)) return undefined;
+      const remaining = ctx.plugs.store.keysByIndex(plugIndex.coupledSocketUid, owner.uid);
+      if (remaining.length) {
+        // Plugs see the deletion and decouple (both sides); each one's status change wakes us.
+        for (const k of remaining) ctx.enqueuePlug(k);
+        Object.assign(status, summarise(ctx, raw));
+        ready('False', Reason.Deleting, `waiting for ${remaining.length} plug(s) to decouple`);
+        await patchStatus(ctx.kube, ctx.sockets, raw, status, signal);
+        return { requeueAfterMs: 10_000 };
+      }
+      if (!status.lifecycle.deleted) {
+        try {
+          await ctx.actions.ownerEvent(owner, 'deleted', signal);
+        } catch (err) {
+          const e = toStepError(err, 'deleted event');
+          const since = (raw.metadata.deletionTimestamp as string) ?? rfc3339(now);
+          if (now.getTime() - Date.parse(since) < ctx.options.cleanupTimeoutMs) {
+            ready('False', e.reason, e.message);
+            ctx.recorder.record(raw, 'Warning', e.reason, e.message);
+            await patchStatus(ctx.kube, ctx.sockets, raw, status, signal).catch(() => undefined);
+            throw e;
+          }
+          ctx.recorder.record(raw, 'Warning', 'CleanupAbandoned', `gave up the deleted event: ${e.message}`);
+        }
+        ctx.recorder.record(raw, 'Normal', 'SocketDeleted', 'Deleted');
+      }
+      await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, false, signal);
+      return undefined;
+    }
+
+    raw = await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, true, signal);
+    if (!status.lifecycle.created) {
+      // A socket coupled by the Go operator (conditions or coupledPlugs present) was created then.
+      const adopted = Boolean(socket.status?.conditions?.length || socket.status?.coupledPlugs?.length);
+      if (!adopted) {
+        try {
+          await ctx.actions.ownerEvent(owner, 'created', signal);
+        } catch (err) {
+          const e = toStepError(err, 'created event');
+          ready('False', e.reason, e.message);
+          ctx.recorder.record(raw, 'Warning', e.reason, e.message);
+          await patchStatus(ctx.kube, ctx.sockets, raw, status, signal).catch(() => undefined);
+          throw e;
+        }
+        ctx.recorder.record(raw, 'Normal', 'SocketCreated', 'Created');
+      }
+      status.lifecycle.created = rfc3339(now);
+    }
+    Object.assign(status, summarise(ctx, raw));
+    status.observedGeneration = gen;
+    const problems = socketSpecProblems(socket);
+    if (problems.length) {
+      const message = `invalid spec: ${problems.join('; ')}`;
+      ready('False', Reason.ConfigInvalid, message);
+      ctx.recorder.record(raw, 'Warning', Reason.ConfigInvalid, message);
+    } else {
+      const n = status.coupledPlugCount ?? 0;
+      ready('True', Reason.SocketCreated, `${n} plug${n === 1 ? '' : 's'} coupled`);
+    }
+    await patchStatus(ctx.kube, ctx.sockets, raw, status, signal);
+    return undefined;
+  };
+}

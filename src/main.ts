@@ -1,0 +1,191 @@
+// The command line: configuration from flags and environment, a Kubernetes client (KUBECONFIG,
+// in-cluster, or the embedded local control plane), the operator, and a graceful shutdown on
+// SIGTERM/SIGINT.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { allCrds } from './api/crd.ts';
+import {
+  createApparatusClient,
+  describeOverrides,
+  parseAllowedHosts,
+  parseEndpointOverrides,
+} from './apparatus/index.ts';
+import { ConfigError, type OperatorConfig, parseConfig, usage } from './config.ts';
+import { DefaultActions } from './controllers/actions.ts';
+import { DefaultApparatusService } from './controllers/apparatus.ts';
+import { DefaultResolver } from './controllers/resolve.ts';
+import { createTemplateEngine } from './controllers/template-engine.ts';
+import { KubeClient } from './kube/client.ts';
+import { Kube } from './kube/objects.ts';
+import type { KubeObject } from './kube/types.ts';
+import { createLogger, type Logger } from './observe/log.ts';
+import { Metrics } from './observe/metrics.ts';
+import { createOperator } from './operator.ts';
+
+interface Cluster {
+  kc: KubeConfig;
+  stop?: () => Promise<void>;
+}
+
+async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
+  const kc = new KubeConfig();
+  if (cfg.localControlPlane !== true && cfg.kubeconfig) {
+    kc.loadFromFile(cfg.kubeconfig);
+    return { kc };
+  }
+  if (cfg.localControlPlane !== true && process.env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+    return { kc };
+  }
+  if (cfg.localControlPlane === false) {
+    throw new ConfigError('no cluster: set KUBECONFIG, run in a cluster, or allow the local control plane');
+  }
+  // The embedded default: a real local control plane (development only: tools/ is not in the image).
+  let cp: typeof import('../tools/controlplane/controlplane.ts');
+  try {
+    cp = await import('../tools/controlplane/controlplane.ts');
+  } catch {
+    throw new ConfigError(
+      'no KUBECONFIG and no in-cluster config; the local control plane needs a source checkout',
+    );
+  }
+  log.info('no KUBECONFIG: starting the local control plane (the first build takes about 5 minutes)');
+  const { state, reused } = await cp.up();
+  kc.loadFromFile(state.kubeconfig);
+  log.info('local control plane ready', {
+    kubeconfig: state.kubeconfig,
+    try: `.cluster/bin/kubectl --kubeconfig ${state.kubeconfig} apply -f config/samples/`,
+  });
+  await installCrds(kc);
+  return { kc, ...(reused ? {} : { stop: async () => void (await cp.down()) }) };
+}
+
+/** Applies the CRDs (embedded mode only; a real install gets them from the Helm chart). */
+async function installCrds(kc: KubeConfig): Promise<void> {
+  const client = new KubeClient({ kubeConfig: kc });
+  const kube = new Kube(client);
+  try {
+    for (const crd of Object.values(allCrds())) {
+      await kube.apply(crd as unknown as KubeObject, { manager: 'integration-operator-install' });
+    }
+    const deadline = Date.now() + 30_000;
+    for (const crd of Object.values(allCrds())) {
+      const name = (crd.metadata as { name: string }).name;
+      for (;;) {
+        const cur = await kube.get({
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          name,
+        });
+        const conds = (cur?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)
+          ?.conditions;
+        if (conds?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+        if (Date.now() > deadline) throw new Error(`CRD ${name} not established after 30 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return 0;
+  }
+  const cfg = parseConfig(argv, env);
+  const log = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
+  const overrides = parseEndpointOverrides(env);
+  for (const line of describeOverrides(overrides)) log.warn(`apparatus endpoint override: ${line}`);
+  const allowedHosts = parseAllowedHosts(cfg.apparatusAllowedHosts);
+
+  const cluster = await connect(cfg, log);
+  const metrics = new Metrics({ processMetrics: true });
+  const client = new KubeClient({
+    kubeConfig: cluster.kc,
+    qps: cfg.kubeApiQps,
+    burst: cfg.kubeApiBurst,
+    metrics,
+    log,
+    userAgent: 'integration-operator',
+  });
+  const apparatusClient = createApparatusClient({
+    allowedHosts,
+    attemptTimeoutMs: cfg.apparatusTimeoutMs,
+    attempts: cfg.apparatusAttempts,
+    registry: metrics.registry,
+  });
+  const templates = createTemplateEngine({
+    workers: cfg.templateWorkers,
+    limits: { timeoutMs: cfg.templateTimeoutMs, memoryBytes: cfg.templateMemoryMb * 1024 * 1024 },
+    metrics,
+  });
+  const identity = `${hostname()}-${randomBytes(4).toString('hex')}`;
+  const operator = createOperator({
+    client,
+    log,
+    metrics,
+    workers: cfg.maxConcurrentReconciles,
+    probeAddress: cfg.healthProbeBindAddress,
+    metricsAddress: cfg.metricsBindAddress,
+    watchNamespaces: cfg.watchNamespaces,
+    referenceResyncMs: cfg.referenceResyncSeconds * 1000,
+    cleanupTimeoutMs: cfg.cleanupTimeoutSeconds * 1000,
+    allowClusterScopedResources: cfg.allowClusterScopedResources,
+    ...(cfg.leaderElect
+      ? { leaderElection: { namespace: cfg.leaderElectionNamespace, name: cfg.leaderElectionId, identity } }
+      : {}),
+    seams: (kube, recorder) => {
+      const apparatus = new DefaultApparatusService({ client: apparatusClient, allowedHosts, overrides });
+      return {
+        resolver: new DefaultResolver({ kube, templates, apparatus }),
+        actions: new DefaultActions({
+          kube,
+          templates,
+          apparatus,
+          allowClusterScoped: cfg.allowClusterScopedResources,
+          warn: (o, message) => recorder.record(o.raw, 'Warning', 'ResourceWarning', message),
+        }),
+      };
+    },
+  });
+
+  const stop = new AbortController();
+  const onSignal = (sig: string) => {
+    log.info(`received ${sig}: shutting down`);
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  log.info('starting', {
+    identity,
+    watchNamespaces: cfg.watchNamespaces ?? 'all',
+    leaderElection: cfg.leaderElect,
+    workers: cfg.maxConcurrentReconciles,
+  });
+  try {
+    await operator.start(stop.signal);
+  } finally {
+    await templates.close();
+    apparatusClient.close();
+    client.close();
+    await cluster.stop?.();
+  }
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        console.error(`integration-operator: ${err.message}`);
+        process.exit(2);
+      }
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

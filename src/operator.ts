@@ -1,0 +1,261 @@
+// Assembles the operator: informers with their indexes and event handlers, the Plug and Socket
+// controllers, and the manager that runs them. main.ts turns flags into these options; tests and
+// benchmarks build operators with it directly.
+import { apiVersion, group, version } from './api/common.ts';
+import type { Actions } from './controllers/actions.ts';
+import {
+  type ControllerOptions,
+  coupledSocketUid,
+  type OperatorContext,
+  plugIndex,
+  socketIndex,
+  targetSocketKey,
+} from './controllers/context.ts';
+import { createPlugReconciler } from './controllers/plug.ts';
+import type { Resolver } from './controllers/resolve.ts';
+import { createSocketReconciler } from './controllers/socket.ts';
+import type { KubeClient } from './kube/client.ts';
+import { EventRecorder } from './kube/events.ts';
+import { RestMapper } from './kube/mapper.ts';
+import { Kube } from './kube/objects.ts';
+import type { KubeObject } from './kube/types.ts';
+import { keyOf, objectKey } from './kube/types.ts';
+import type { Logger } from './observe/log.ts';
+import type { Metrics } from './observe/metrics.ts';
+import { Controller } from './runtime/controller.ts';
+import { Informer, stripManagedFields } from './runtime/informer.ts';
+import { kubeLeaseStore, LeaderElector } from './runtime/leader-election.ts';
+import { Manager } from './runtime/manager.ts';
+
+export interface OperatorOptions extends ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: Metrics;
+  workers: number;
+  probeAddress?: string;
+  metricsAddress?: string;
+  leaderElection?: { namespace: string; name: string; identity: string };
+  /** Builds resolution and side effects once the Kube facade exists. */
+  seams: (kube: Kube, recorder: EventRecorder) => { resolver: Resolver; actions: Actions };
+  onLostLeadership?: () => void;
+}
+
+export interface Operator {
+  manager: Manager;
+  ctx: OperatorContext;
+  plugController: Controller;
+  socketController: Controller;
+  start(signal: AbortSignal): Promise<void>;
+}
+
+const plugMapping = { group, version, resource: 'plugs', kind: 'Plug', namespaced: true };
+const socketMapping = { group, version, resource: 'sockets', kind: 'Socket', namespaced: true };
+const namespaceMapping = {
+  group: '',
+  version: 'v1',
+  resource: 'namespaces',
+  kind: 'Namespace',
+  namespaced: false,
+};
+
+const generationChanged = (a: KubeObject, b: KubeObject) => a.metadata.generation !== b.metadata.generation;
+const deletionChanged = (a: KubeObject, b: KubeObject) =>
+  Boolean(a.metadata.deletionTimestamp) !== Boolean(b.metadata.deletionTimestamp);
+
+/** What the socket summary depends on in a plug. */
+function couplingSummary(p: KubeObject): string {
+  const st = p.status as
+    | { coupledSocket?: { uid?: string }; conditions?: Array<{ type: string; reason?: string }> }
+    | undefined;
+  const coupled = st?.conditions?.find((c) => c.type === 'Coupled');
+  return `${st?.coupledSocket?.uid ?? ''}|${coupled?.reason ?? ''}|${targetSocketKey(p) ?? ''}|${coupledSocketUid(p) ?? ''}`;
+}
+
+/** How long socket status writes are coalesced while its plugs change. */
+const socketSummaryDelayMs = 1000;
+
+export function createOperator(opts: OperatorOptions): Operator {
+  const { client, log, metrics } = opts;
+  const mapper = new RestMapper(client, [plugMapping, socketMapping, namespaceMapping]);
+  const kube = new Kube(client, mapper);
+  const recorder = new EventRecorder({ client, log: log.child({ component: 'events' }) });
+  const transform = (o: KubeObject) => stripManagedFields(o);
+  const plugs = new Informer<KubeObject>({
+    client,
+    resource: plugMapping,
+    namespaces: opts.watchNamespaces,
+    log,
+    transform,
+  });
+  const sockets = new Informer<KubeObject>({
+    client,
+    resource: socketMapping,
+    namespaces: opts.watchNamespaces,
+    log,
+    transform,
+  });
+  const namespaces = new Informer<KubeObject>({ client, resource: namespaceMapping, log, transform });
+
+  plugs.store.addIndex(plugIndex.targetSocket, (p) => {
+    const k = targetSocketKey(p);
+    return k ? [k] : [];
+  });
+  plugs.store.addIndex(plugIndex.coupledSocketUid, (p) => {
+    const uid = coupledSocketUid(p);
+    return uid ? [uid] : [];
+  });
+  plugs.store.addIndex(plugIndex.namespace, (p) => [p.metadata.namespace ?? '']);
+  sockets.store.addIndex(socketIndex.uid, (s) => (s.metadata.uid ? [s.metadata.uid] : []));
+
+  const { resolver, actions } = opts.seams(kube, recorder);
+
+  // Controllers are created below; the context calls them through these.
+  let plugController: Controller;
+  let socketController: Controller;
+  const ctx: OperatorContext = {
+    kube,
+    recorder,
+    log,
+    metrics,
+    plugs,
+    sockets,
+    namespaces,
+    options: opts,
+    resolver,
+    actions,
+    now: () => new Date(),
+    enqueuePlug: (k, after) => (after ? plugController.enqueueAfter(k, after) : plugController.enqueue(k)),
+    enqueueSocket: (k, after) =>
+      after ? socketController.enqueueAfter(k, after) : socketController.enqueue(k),
+    reservations: new Map(),
+  };
+  plugController = new Controller({
+    name: 'plug',
+    reconcile: createPlugReconciler(ctx),
+    workers: opts.workers,
+    log: log.child({ controller: 'plug' }),
+    metrics,
+  });
+  socketController = new Controller({
+    name: 'socket',
+    reconcile: createSocketReconciler(ctx),
+    workers: Math.max(1, Math.min(opts.workers, 2)),
+    log: log.child({ controller: 'socket' }),
+    metrics,
+  });
+
+  const socketKeyByUid = (uid: string) => {
+    const s = sockets.store.byIndex(socketIndex.uid, uid)[0];
+    return s ? keyOf(s) : undefined;
+  };
+  /** Sockets whose summary a plug is part of. */
+  const socketsOf = (p: KubeObject): string[] => {
+    const out = new Set<string>();
+    const t = targetSocketKey(p);
+    if (t) out.add(t);
+    const uid = coupledSocketUid(p);
+    const k = uid ? socketKeyByUid(uid) : undefined;
+    if (k) out.add(k);
+    return [...out];
+  };
+  /** When a plug leaves a socket, plugs waiting for a slot there may couple now. */
+  const wakeWaiting = (socketKey: string | undefined) => {
+    if (!socketKey) return;
+    for (const p of plugs.store.byIndex(plugIndex.targetSocket, socketKey)) {
+      if (!(p.status as { coupledSocket?: unknown } | undefined)?.coupledSocket)
+        plugController.enqueue(keyOf(p));
+    }
+  };
+
+  plugs.addHandler({
+    onAdd: (p) => {
+      plugController.enqueue(keyOf(p));
+      for (const k of socketsOf(p)) socketController.enqueueAfter(k, socketSummaryDelayMs);
+    },
+    onUpdate: (old, p) => {
+      if (generationChanged(old, p) || deletionChanged(old, p)) plugController.enqueue(keyOf(p));
+      if (couplingSummary(old) !== couplingSummary(p)) {
+        for (const k of new Set([...socketsOf(old), ...socketsOf(p)]))
+          socketController.enqueueAfter(k, socketSummaryDelayMs);
+      }
+      const was = coupledSocketUid(old);
+      if (was && was !== coupledSocketUid(p)) wakeWaiting(socketKeyByUid(was));
+    },
+    onDelete: (p) => {
+      plugController.enqueue(keyOf(p));
+      for (const k of socketsOf(p)) socketController.enqueueAfter(k, socketSummaryDelayMs);
+      const was = coupledSocketUid(p);
+      if (was) wakeWaiting(socketKeyByUid(was));
+    },
+  });
+
+  const plugsOfSocket = (s: KubeObject): string[] => {
+    const keys = new Set(plugs.store.keysByIndex(plugIndex.targetSocket, keyOf(s)));
+    if (s.metadata.uid)
+      for (const k of plugs.store.keysByIndex(plugIndex.coupledSocketUid, s.metadata.uid)) keys.add(k);
+    return [...keys];
+  };
+  sockets.addHandler({
+    onAdd: (s) => {
+      socketController.enqueue(keyOf(s));
+      for (const k of plugsOfSocket(s)) plugController.enqueue(k);
+    },
+    onUpdate: (old, s) => {
+      const specOrLife =
+        generationChanged(old, s) || deletionChanged(old, s) || old.metadata.uid !== s.metadata.uid;
+      if (specOrLife) {
+        socketController.enqueue(keyOf(s));
+        for (const k of plugsOfSocket(s)) plugController.enqueue(k);
+      }
+    },
+    onDelete: (s) => {
+      socketController.enqueue(keyOf(s));
+      for (const k of plugsOfSocket(s)) plugController.enqueue(k);
+    },
+  });
+
+  namespaces.addHandler({
+    onUpdate: (old, n) => {
+      if (JSON.stringify(old.metadata.labels ?? {}) === JSON.stringify(n.metadata.labels ?? {})) return;
+      for (const k of plugs.store.keysByIndex(plugIndex.namespace, n.metadata.name ?? ''))
+        plugController.enqueue(k);
+    },
+  });
+
+  const elector = opts.leaderElection
+    ? new LeaderElector({
+        identity: opts.leaderElection.identity,
+        store: kubeLeaseStore(client, opts.leaderElection.namespace, opts.leaderElection.name),
+        log: log.child({ component: 'leader-election' }),
+      })
+    : undefined;
+  const manager = new Manager({
+    log,
+    metrics,
+    ...(opts.probeAddress !== undefined ? { probeAddress: opts.probeAddress } : {}),
+    ...(opts.metricsAddress !== undefined ? { metricsAddress: opts.metricsAddress } : {}),
+    ...(elector ? { elector } : {}),
+    ...(opts.onLostLeadership ? { onLostLeadership: opts.onLostLeadership } : {}),
+  });
+  manager.addInformer(namespaces);
+  manager.addInformer(sockets);
+  manager.addInformer(plugs);
+  manager.addLeaderRunnable(socketController);
+  manager.addLeaderRunnable(plugController);
+  manager.addLeaderRunnable({
+    start: async (signal) => {
+      await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+      await recorder.flush();
+    },
+  });
+
+  return {
+    manager,
+    ctx,
+    plugController,
+    socketController,
+    start: (signal) => manager.start(signal),
+  };
+}
+
+export { apiVersion, objectKey };
