@@ -3,6 +3,7 @@
 // admission, invalid then fixed config, and the socket's summary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiVersion } from '../../src/api/common.ts';
+import type { KubeObject } from '../../src/kube/types.ts';
 import { randomName } from '../support/kube.ts';
 import {
   adminKube,
@@ -205,8 +206,8 @@ describe('coupling lifecycle', () => {
     const states = await eventually(
       async () => {
         const ps = await Promise.all(['l1', 'l2', 'l3'].map((n) => getObj(kube, 'Plug', app, `${s}-${n}`)));
-        const coupled = ps.filter((p) => condition(p, 'Coupled')?.status === 'True');
-        const waiting = ps.filter((p) => condition(p, 'Coupled')?.reason === 'SocketLimitReached');
+        const coupled = ps.filter((p) => condition(p, 'Coupled')?.status === 'True') as KubeObject[];
+        const waiting = ps.filter((p) => condition(p, 'Coupled')?.reason === 'SocketLimitReached') as KubeObject[];
         return coupled.length === 2 && waiting.length === 1 ? { coupled, waiting } : undefined;
       },
       { what: '2 coupled and 1 waiting' },
