@@ -207,7 +207,9 @@ describe('coupling lifecycle', () => {
       async () => {
         const ps = await Promise.all(['l1', 'l2', 'l3'].map((n) => getObj(kube, 'Plug', app, `${s}-${n}`)));
         const coupled = ps.filter((p) => condition(p, 'Coupled')?.status === 'True') as KubeObject[];
-        const waiting = ps.filter((p) => condition(p, 'Coupled')?.reason === 'SocketLimitReached') as KubeObject[];
+        const waiting = ps.filter(
+          (p) => condition(p, 'Coupled')?.reason === 'SocketLimitReached',
+        ) as KubeObject[];
         return coupled.length === 2 && waiting.length === 1 ? { coupled, waiting } : undefined;
       },
       { what: '2 coupled and 1 waiting' },

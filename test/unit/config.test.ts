@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config.ts';
+
+describe('operator configuration', () => {
+  it('has defaults', () => {
+    const c = parseConfig([], {});
+    expect(c.maxConcurrentReconciles).toBe(3);
+    expect(c.watchNamespaces).toBeUndefined();
+    expect(c.leaderElect).toBe(false);
+    expect(c.apparatusAllowedHosts).toBe('*.svc,*.svc.cluster.local');
+  });
+
+  it('reads the Go operator environment variables and lists of namespaces', () => {
+    const c = parseConfig([], {
+      MAX_CONCURRENT_RECONCILES: '7',
+      WATCH_NAMESPACE: 'a, b',
+      LEADER_ELECT: 'true',
+    });
+    expect(c.maxConcurrentReconciles).toBe(7);
+    expect(c.watchNamespaces).toEqual(['a', 'b']);
+    expect(c.leaderElect).toBe(true);
+  });
+
+  it('lets a flag win over the environment', () => {
+    expect(
+      parseConfig(['--max-concurrent-reconciles=2'], { MAX_CONCURRENT_RECONCILES: '7' })
+        .maxConcurrentReconciles,
+    ).toBe(2);
+  });
+
+  it('refuses bad values with the flag and variable named', () => {
+    expect(() => parseConfig([], { MAX_CONCURRENT_RECONCILES: 'lots' })).toThrow(ConfigError);
+    expect(() => parseConfig([], { MAX_CONCURRENT_RECONCILES: 'lots' })).toThrow(
+      /--max-concurrent-reconciles \(MAX_CONCURRENT_RECONCILES\)/,
+    );
+    expect(() => parseConfig(['--nope=1'], {})).toThrow(ConfigError);
+    expect(() => parseConfig([], { LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
+});
