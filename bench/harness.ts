@@ -1,0 +1,231 @@
+// Benchmark harness: a local control plane of its own with an audit log that records the
+// operator's requests (the operator runs as its own process with its own client certificate, so
+// the counts are the API server's, not ours), and helpers to run scenarios and print rows.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { allCrds } from '../src/api/crd.ts';
+import { KubeClient } from '../src/kube/client.ts';
+import { Kube } from '../src/kube/objects.ts';
+import type { KubeObject } from '../src/kube/types.ts';
+import { type ControlPlaneState, down, up, userKubeconfig } from '../tools/controlplane/controlplane.ts';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const operatorUser = 'integration-operator-bench';
+
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: ["${operatorUser}"]
+  - level: None
+`;
+
+export function progress(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+export interface Bench {
+  state: ControlPlaneState;
+  kube: Kube;
+  client: KubeClient;
+  operatorKubeconfig: string;
+  close(): Promise<void>;
+}
+
+/** Starts a fresh control plane with auditing, installs the CRDs, prepares the operator identity. */
+export async function startBench(): Promise<Bench> {
+  const stateDir = path.join(root, '.cluster', 'bench-state');
+  progress('starting a local control plane with an audit log of the operator requests');
+  await down({ stateDir, verbose: false });
+  const { state } = await up({ stateDir, auditPolicy, verbose: false, kubeconfigPath: path.join(root, '.cluster', 'bench-kubeconfig') });
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  const client = new KubeClient({ kubeConfig: kc, qps: 0, maxSockets: 64 });
+  const kube = new Kube(client);
+  for (const crd of Object.values(allCrds())) await kube.apply(crd as unknown as KubeObject, { manager: 'bench' });
+  await kube.apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'integration-operator-bench' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: operatorUser }],
+  } as unknown as KubeObject);
+  for (;;) {
+    const ok = await Promise.all(
+      Object.values(allCrds()).map(async (c) => {
+        const cur = await kube.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: (c.metadata as { name: string }).name });
+        return (cur?.status as { conditions?: Array<{ type: string; status: string }> })?.conditions?.some(
+          (x) => x.type === 'Established' && x.status === 'True',
+        );
+      }),
+    );
+    if (ok.every(Boolean)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const operatorKubeconfig = userKubeconfig(state, operatorUser);
+  return {
+    state,
+    kube,
+    client,
+    operatorKubeconfig,
+    close: async () => {
+      client.close();
+      await down({ stateDir, verbose: false });
+    },
+  };
+}
+
+export interface OperatorProc {
+  proc: ChildProcess;
+  pid: number;
+  metricsPort: number;
+  stop(): Promise<void>;
+  /** Peak resident set (KiB) and CPU seconds so far. */
+  usage(): { peakRssMiB: number; cpuSeconds: number };
+  output(): string;
+}
+
+const clockTicks = 100;
+
+export async function startOperatorProcess(bench: Bench, env: Record<string, string> = {}): Promise<OperatorProc> {
+  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+  const proc = spawn(path.join(root, 'node_modules', '.bin', 'node'), [path.join(root, 'src', 'main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      KUBECONFIG: bench.operatorKubeconfig,
+      LOG_LEVEL: 'warn',
+      HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
+      METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+  const pid = proc.pid!;
+  // ready when /readyz answers
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`operator not ready:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    proc,
+    pid,
+    metricsPort,
+    output: () => out,
+    usage: () => {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cpu = (Number(f[11]) + Number(f[12])) / clockTicks;
+        return { peakRssMiB: Math.round(hwm / 1024), cpuSeconds: Math.round(cpu * 10) / 10 };
+      } catch {
+        return { peakRssMiB: 0, cpuSeconds: 0 };
+      }
+    },
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Sum of a counter in the operator's /metrics (all label sets), optionally filtered by a label. */
+export async function scrapeCounter(op: OperatorProc, name: string, labelFilter?: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    if (labelFilter && !line.includes(labelFilter)) continue;
+    const v = Number(line.split(' ').at(-1));
+    if (Number.isFinite(v)) sum += v;
+  }
+  return sum;
+}
+
+export interface AuditCounts {
+  requests: number;
+  writes: number;
+  reads: number;
+  byVerb: Record<string, number>;
+  byResource: Record<string, number>;
+}
+
+/** Counts the operator's requests in the audit log from byte offset `from` (ResponseComplete stage). */
+export async function auditCounts(state: ControlPlaneState, from = 0): Promise<AuditCounts & { offset: number }> {
+  const file = state.auditLog!;
+  const counts: AuditCounts = { requests: 0, writes: 0, reads: 0, byVerb: {}, byResource: {} };
+  if (!existsSync(file)) return { ...counts, offset: 0 };
+  const size = statSync(file).size;
+  const rl = createInterface({ input: createReadStream(file, { start: from, end: Math.max(from, size - 1) }) });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    let ev: { stage?: string; verb?: string; user?: { username?: string }; objectRef?: { resource?: string; subresource?: string } };
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (ev.user?.username !== operatorUser || ev.stage !== 'ResponseComplete') continue;
+    const verb = ev.verb ?? '?';
+    if (verb === 'watch') continue;
+    counts.requests++;
+    counts.byVerb[verb] = (counts.byVerb[verb] ?? 0) + 1;
+    const res = `${ev.objectRef?.resource ?? '?'}${ev.objectRef?.subresource ? `/${ev.objectRef.subresource}` : ''}`;
+    counts.byResource[`${verb} ${res}`] = (counts.byResource[`${verb} ${res}`] ?? 0) + 1;
+    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)) counts.writes++;
+    else counts.reads++;
+  }
+  return { ...counts, offset: size };
+}
+
+/** Creates objects with bounded concurrency. */
+export async function createAll(kube: Kube, objs: KubeObject[], concurrency = 32): Promise<void> {
+  let i = 0;
+  const worker = async () => {
+    while (i < objs.length) {
+      const o = objs[i++]!;
+      await kube.create(o);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+export interface Row {
+  scenario: string;
+  [k: string]: string | number;
+}
+
+export function printRows(rows: Row[]): void {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const width = (k: string) => Math.max(k.length, ...rows.map((r) => String(r[k] ?? '').length));
+  const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(width(keys[i]!))).join(' | ')} |`;
+  console.log(line(keys));
+  console.log(`|${keys.map((k) => '-'.repeat(width(k) + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(keys.map((k) => String(r[k] ?? ''))));
+}
+
+export function saveResult(name: string, data: unknown): string {
+  const dir = path.join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
