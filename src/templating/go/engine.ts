@@ -1,0 +1,71 @@
+// Entry point of the Go-template dialect: text/template + sprig v2.22.0 semantics, self-contained (no
+// Node built-ins, no host globals beyond ES2023) so it can be loaded into a bare QuickJS context.
+//
+// Deliberate differences from the Go operator (see README of this folder): a missing key renders as ""
+// and is reported in missingKeys; integral float64 values print as integers; env/expandenv, files,
+// network, keys and the clock are unavailable; output, loops, work and recursion are bounded; random
+// functions are stable for a given seed; `endif` is accepted as `end`.
+
+import { GoTemplateError } from './errors.ts';
+import { Executor, type Limits } from './exec.ts';
+import { FUNCS } from './funcs.ts';
+import { parseTemplate } from './parse.ts';
+import { seededRandom32 } from './random.ts';
+import { fromJSON } from './values.ts';
+
+export type { GoTemplateErrorCode } from './errors.ts';
+export { GoTemplateError } from './errors.ts';
+
+export interface RenderGoTemplateOptions {
+  /** Seed of randAlphaNum/uuidv4/shuffle...: same seed and template, same values. */
+  seed: string;
+  leftDelim?: string;
+  rightDelim?: string;
+  limits?: Partial<Limits>;
+}
+
+export interface RenderGoTemplateResult {
+  output: string;
+  /** Paths of keys that were missing where a value was printed, e.g. `.plugConfig.foo`, in order. */
+  missingKeys: string[];
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxOutput: 1 << 20,
+  maxIterations: 1_000_000,
+  maxWork: 20_000_000,
+  maxDepth: 100,
+};
+
+export const MAX_TEMPLATE_LENGTH = 1 << 20;
+
+export function renderGoTemplate(
+  src: string,
+  data: unknown,
+  opts: RenderGoTemplateOptions,
+): RenderGoTemplateResult {
+  if (src.length > MAX_TEMPLATE_LENGTH) {
+    throw new GoTemplateError('GO_TEMPLATE_LIMIT', `template longer than ${MAX_TEMPLATE_LENGTH} characters`);
+  }
+  const leftDelim = opts.leftDelim || '{%';
+  const rightDelim = opts.rightDelim || '%}';
+  let tmpl: ReturnType<typeof parseTemplate>;
+  try {
+    tmpl = parseTemplate(src, { leftDelim, rightDelim, hasFunction: (name) => FUNCS.has(name) });
+  } catch (e) {
+    if (e instanceof GoTemplateError) throw e;
+    if (e instanceof RangeError)
+      throw new GoTemplateError('GO_TEMPLATE_LIMIT', 'template nesting is too deep', undefined, { cause: e });
+    throw e;
+  }
+  let value: ReturnType<typeof fromJSON>;
+  try {
+    value = fromJSON(data);
+  } catch (e) {
+    throw new GoTemplateError('GO_TEMPLATE_LIMIT', 'template data is nested too deeply', undefined, {
+      cause: e,
+    });
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  return new Executor(tmpl, FUNCS, limits, seededRandom32(opts.seed)).execute(value);
+}
