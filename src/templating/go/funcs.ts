@@ -520,8 +520,8 @@ function toCamelCase(s: string): string {
     out += String.fromCodePoint(r0);
   }
   if (i >= rs.length) {
-    // Go writes r0 only if the loop decoded something (always, since s is non-empty).
-    return out + (isConnector(r0) ? '' : String.fromCodePoint(r0));
+    // Go writes the last rune again here, even a connector ("__" becomes "___").
+    return out + String.fromCodePoint(r0);
   }
   while (i < rs.length) {
     r1 = r0;

@@ -341,8 +341,8 @@ class Lexer {
         this.backup(r);
         const word = this.input.slice(this.start, this.pos);
         if (!this.atTerminator()) this.fail(`bad character ${JSON.stringify(r ?? '')}`);
-        const kw = KEYWORDS[word];
-        if (kw && word !== '.') this.emit(kw);
+        const kw = Object.hasOwn(KEYWORDS, word) ? KEYWORDS[word] : undefined;
+        if (kw) this.emit(kw);
         else if (word === 'true' || word === 'false') this.emit('bool');
         else this.emit('identifier');
         return () => this.lexInsideAction();

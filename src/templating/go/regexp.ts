@@ -432,7 +432,7 @@ class RegexpParser {
         const text = end > 0 ? String.fromCodePoint(...this.src.slice(this.i, end + 1)) : '';
         const m = /^\[:(\^?)([a-z]+):\]$/.exec(text);
         if (m) {
-          const p = POSIX_CLASSES[m[2]!];
+          const p = Object.hasOwn(POSIX_CLASSES, m[2]!) ? POSIX_CLASSES[m[2]!] : undefined;
           if (!p) throw new RegexpSyntaxError('invalid character class range');
           preds.push(m[1] ? (r) => !p(r) : p);
           this.i = end + 1;

@@ -209,7 +209,7 @@ function unquoteChar(s: string, i: number, q: string): [number, number] {
   const e = s[i + 1];
   if (e === undefined) throw new SyntaxError('invalid syntax');
   const simple: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 0x5c };
-  if (e in simple) return [simple[e]!, i + 2];
+  if (Object.hasOwn(simple, e)) return [simple[e]!, i + 2];
   if (e === q && (q === "'" || q === '"')) return [q.charCodeAt(0), i + 2];
   if (e === 'x' || e === 'u' || e === 'U') {
     const n = e === 'x' ? 2 : e === 'u' ? 4 : 8;
