@@ -34,8 +34,10 @@ export interface OracleFixture {
   results: OracleResult[];
 }
 
+/** Hash of the corpus content (not its formatting). */
 export function corpusSha256(): string {
-  return createHash('sha256').update(readFileSync(corpusPath)).digest('hex');
+  const canonical = JSON.stringify(JSON.parse(readFileSync(corpusPath, 'utf8')));
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** The machine's Go version (e.g. "go1.26.8"), or undefined when no Go toolchain is installed. */
@@ -102,7 +104,11 @@ function main(): void {
   }
   const fresh = runOracle();
   if (process.argv.includes('--write')) {
-    writeFileSync(fixturePath, `${JSON.stringify(fresh, null, 1)}\n`);
+    writeFileSync(fixturePath, `${JSON.stringify(fresh, null, 2)}\n`);
+    // Keep the generated file in the repository's formatting, so `npm run lint` stays clean.
+    spawnSync(join(repoRoot, 'node_modules/.bin/biome'), ['format', '--write', fixturePath], {
+      stdio: 'inherit',
+    });
     console.log(`wrote ${fresh.results.length} results to ${fixturePath}`);
     return;
   }

@@ -373,7 +373,7 @@ export class Executor {
         this.notAFunction(cmd.args, hasFinal);
         return this.evalPipeline(dot, first);
       case 'variable':
-        return this.evalVariableNode(dot, first, cmd.args, final, hasFinal);
+        return this.evalVariableNode(first, cmd.args, final, hasFinal);
     }
     this.notAFunction(cmd.args, hasFinal);
     switch (first.type) {
@@ -402,13 +402,7 @@ export class Executor {
     return undefined;
   }
 
-  private evalVariableNode(
-    dot: GoValue,
-    v: VariableNode,
-    args: ArgNode[],
-    final: GoValue,
-    hasFinal: boolean,
-  ): GoValue {
+  private evalVariableNode(v: VariableNode, args: ArgNode[], final: GoValue, hasFinal: boolean): GoValue {
     this.at = v.pos;
     const value = this.varValue(v.ident[0]!);
     if (v.ident.length === 1) {
@@ -557,7 +551,7 @@ export class Executor {
       case 'field':
         return this.validateType(this.evalFieldChain(dot, '', n, n.ident, [n], undefined, false), typ);
       case 'variable':
-        return this.validateType(this.evalVariableNode(dot, n, [], undefined, false), typ);
+        return this.validateType(this.evalVariableNode(n, [], undefined, false), typ);
       case 'pipe':
         return this.validateType(this.evalPipeline(dot, n), typ);
       case 'identifier':
