@@ -44,7 +44,6 @@ interface Item {
   typ: ItemType;
   val: string;
   pos: number;
-  line: number;
 }
 
 const KEYWORDS: Record<string, ItemType> = {
@@ -63,14 +62,14 @@ const KEYWORDS: Record<string, ItemType> = {
   with: 'with',
 };
 
-const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
-const SPACE_CHARS = ' \t\r\n';
+const EOF = -1;
+const isSpaceCode = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
-function isAlphaNumeric(c: string | undefined): boolean {
-  if (c === undefined) return false;
-  if (c === '_') return true;
-  const r = c.codePointAt(0)!;
-  return isLetter(r) || isDigit(r);
+function isAlphaNumericCode(c: number): boolean {
+  if (c < 0x80) {
+    return c === 0x5f || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  }
+  return c !== EOF && (isLetter(c) || isDigit(c));
 }
 
 export interface Position {
@@ -90,15 +89,33 @@ export function positionOf(input: string, pos: number): Position {
   return { line, column: pos - lineStart + 1 };
 }
 
+const enum_ = {
+  text: 0,
+  leftDelim: 1,
+  comment: 2,
+  rightDelim: 3,
+  insideAction: 4,
+  space: 5,
+  identifier: 6,
+  variable: 7,
+  field: 8,
+  char: 9,
+  number: 10,
+  quote: 11,
+  rawQuote: 12,
+  done: 13,
+} as const;
+type LexState = (typeof enum_)[keyof typeof enum_];
+
+/** The lexer of Go's text/template/parse, as a state machine over UTF-16 code units and code points. */
 class Lexer {
   private readonly input: string;
   private readonly left: string;
   private readonly right: string;
   private pos = 0;
   private start = 0;
-  private line = 1;
-  private startLine = 1;
   private parenDepth = 0;
+  private width = 0;
   readonly items: Item[] = [];
 
   constructor(input: string, left: string, right: string) {
@@ -111,57 +128,43 @@ class Lexer {
     throw new GoTemplateError('GO_TEMPLATE_PARSE', message, positionOf(this.input, this.start));
   }
 
-  private next(): string | undefined {
+  /** Next code point, or EOF; backup() undoes one next(). */
+  private next(): number {
     if (this.pos >= this.input.length) {
-      this.pos = this.input.length + 1;
-      return undefined;
+      this.width = 0;
+      return EOF;
     }
-    const c = String.fromCodePoint(this.input.codePointAt(this.pos)!);
-    this.pos += c.length;
-    if (c === '\n') this.line++;
+    const c = this.input.codePointAt(this.pos)!;
+    this.width = c > 0xffff ? 2 : 1;
+    this.pos += this.width;
     return c;
   }
 
-  private peek(): string | undefined {
-    if (this.pos >= this.input.length) return undefined;
-    return String.fromCodePoint(this.input.codePointAt(this.pos)!);
+  private backup(): void {
+    this.pos -= this.width;
+    this.width = 0;
   }
 
-  private backup(c: string | undefined): void {
-    if (c === undefined) {
-      this.pos = this.input.length;
-      return;
-    }
-    this.pos -= c.length;
-    if (c === '\n') this.line--;
+  private peek(): number {
+    if (this.pos >= this.input.length) return EOF;
+    return this.input.codePointAt(this.pos)!;
   }
 
   private emit(typ: ItemType): void {
-    this.items.push({
-      typ,
-      val: this.input.slice(this.start, this.pos),
-      pos: this.start,
-      line: this.startLine,
-    });
-    this.ignore();
+    this.items.push({ typ, val: this.input.slice(this.start, this.pos), pos: this.start });
+    this.start = this.pos;
   }
 
   private ignore(): void {
     this.start = this.pos;
-    this.startLine = this.line;
-  }
-
-  private skipTo(pos: number): void {
-    for (let i = this.pos; i < pos; i++) if (this.input.charCodeAt(i) === 10) this.line++;
-    this.pos = pos;
   }
 
   private hasLeftTrimMarker(at: number): boolean {
-    return this.input[at] === '-' && isSpace(this.input[at + 1]);
+    return this.input.charCodeAt(at) === 0x2d && isSpaceCode(this.input.charCodeAt(at + 1));
   }
 
   private hasRightTrimMarker(at: number): boolean {
-    return isSpace(this.input[at]) && this.input[at + 1] === '-';
+    return isSpaceCode(this.input.charCodeAt(at)) && this.input.charCodeAt(at + 1) === 0x2d;
   }
 
   private atRightDelim(): [boolean, boolean] {
@@ -171,241 +174,292 @@ class Lexer {
     return [false, false];
   }
 
-  run(): Item[] {
-    let state: (() => unknown) | null = () => this.lexText();
-    while (state) state = state() as (() => unknown) | null;
-    return this.items;
+  private skipSpaces(): void {
+    while (this.pos < this.input.length && isSpaceCode(this.input.charCodeAt(this.pos))) this.pos++;
   }
 
-  private lexText(): (() => unknown) | null {
+  run(): Item[] {
+    let state: LexState = enum_.text;
+    for (;;) {
+      switch (state) {
+        case enum_.text:
+          state = this.lexText();
+          break;
+        case enum_.leftDelim:
+          state = this.lexLeftDelim();
+          break;
+        case enum_.comment:
+          state = this.lexComment();
+          break;
+        case enum_.rightDelim:
+          state = this.lexRightDelim();
+          break;
+        case enum_.insideAction:
+          state = this.lexInsideAction();
+          break;
+        case enum_.space:
+          state = this.lexSpace();
+          break;
+        case enum_.identifier:
+          state = this.lexIdentifier();
+          break;
+        case enum_.variable:
+          state = this.lexVariable();
+          break;
+        case enum_.field:
+          state = this.lexFieldOrVariable('field');
+          break;
+        case enum_.char:
+          state = this.lexQuoted(0x27, 'charConstant', 'unterminated character constant');
+          break;
+        case enum_.number:
+          state = this.lexNumber();
+          break;
+        case enum_.quote:
+          state = this.lexQuoted(0x22, 'string', 'unterminated quoted string');
+          break;
+        case enum_.rawQuote:
+          state = this.lexRawQuote();
+          break;
+        case enum_.done:
+          return this.items;
+      }
+    }
+  }
+
+  private lexText(): LexState {
     const x = this.input.indexOf(this.left, this.pos);
     if (x >= 0) {
       if (x > this.pos) {
-        const delimEnd = x + this.left.length;
         let textEnd = x;
-        if (this.hasLeftTrimMarker(delimEnd)) {
-          while (textEnd > this.start && SPACE_CHARS.includes(this.input[textEnd - 1]!)) textEnd--;
+        if (this.hasLeftTrimMarker(x + this.left.length)) {
+          while (textEnd > this.start && isSpaceCode(this.input.charCodeAt(textEnd - 1))) textEnd--;
         }
-        this.skipTo(textEnd);
+        this.pos = textEnd;
         if (textEnd > this.start) this.emit('text');
-        this.skipTo(x);
+        this.pos = x;
         this.ignore();
       }
-      return () => this.lexLeftDelim();
+      return enum_.leftDelim;
     }
-    this.skipTo(this.input.length);
+    this.pos = this.input.length;
     if (this.pos > this.start) this.emit('text');
-    this.items.push({ typ: 'eof', val: '', pos: this.pos, line: this.line });
-    return null;
+    this.items.push({ typ: 'eof', val: '', pos: this.pos });
+    return enum_.done;
   }
 
-  private lexLeftDelim(): () => unknown {
-    this.skipTo(this.pos + this.left.length);
-    const trim = this.hasLeftTrimMarker(this.pos);
-    const after = trim ? 2 : 0;
+  private lexLeftDelim(): LexState {
+    this.pos += this.left.length;
+    const after = this.hasLeftTrimMarker(this.pos) ? 2 : 0;
     if (this.input.startsWith('/*', this.pos + after)) {
-      this.skipTo(this.pos + after);
+      this.pos += after;
       this.ignore();
-      return () => this.lexComment();
+      return enum_.comment;
     }
     this.emit('leftDelim');
-    this.skipTo(this.pos + after);
+    this.pos += after;
     this.ignore();
     this.parenDepth = 0;
-    return () => this.lexInsideAction();
+    return enum_.insideAction;
   }
 
-  private lexComment(): () => unknown {
-    this.skipTo(this.pos + 2);
+  private lexComment(): LexState {
+    this.pos += 2;
     const x = this.input.indexOf('*/', this.pos);
     if (x < 0) this.fail('unclosed comment');
-    this.skipTo(x + 2);
+    this.pos = x + 2;
     const [delim, trim] = this.atRightDelim();
     if (!delim) this.fail('comment ends before closing delimiter');
-    if (trim) this.skipTo(this.pos + 2);
-    this.skipTo(this.pos + this.right.length);
-    if (trim) {
-      let p = this.pos;
-      while (p < this.input.length && SPACE_CHARS.includes(this.input[p]!)) p++;
-      this.skipTo(p);
-    }
+    if (trim) this.pos += 2;
+    this.pos += this.right.length;
+    if (trim) this.skipSpaces();
     this.ignore();
-    return () => this.lexText();
+    return enum_.text;
   }
 
-  private lexRightDelim(): () => unknown {
+  private lexRightDelim(): LexState {
     const [, trim] = this.atRightDelim();
     if (trim) {
-      this.skipTo(this.pos + 2);
+      this.pos += 2;
       this.ignore();
     }
-    this.skipTo(this.pos + this.right.length);
+    this.pos += this.right.length;
     this.emit('rightDelim');
     if (trim) {
-      let p = this.pos;
-      while (p < this.input.length && SPACE_CHARS.includes(this.input[p]!)) p++;
-      this.skipTo(p);
+      this.skipSpaces();
       this.ignore();
     }
-    return () => this.lexText();
+    return enum_.text;
   }
 
-  private lexInsideAction(): (() => unknown) | null {
+  private lexInsideAction(): LexState {
     const [delim] = this.atRightDelim();
     if (delim) {
-      if (this.parenDepth === 0) return () => this.lexRightDelim();
+      if (this.parenDepth === 0) return enum_.rightDelim;
       this.fail('unclosed left paren');
     }
     const r = this.next();
-    if (r === undefined) this.fail('unclosed action');
-    if (isSpace(r)) {
-      this.backup(r);
-      return () => this.lexSpace();
+    if (r === EOF) this.fail('unclosed action');
+    if (isSpaceCode(r)) {
+      this.backup();
+      return enum_.space;
     }
     switch (r) {
-      case '=':
+      case 0x3d: // =
         this.emit('assign');
-        return () => this.lexInsideAction();
-      case ':':
-        if (this.next() !== '=') this.fail('expected :=');
+        return enum_.insideAction;
+      case 0x3a: // :
+        if (this.next() !== 0x3d) this.fail('expected :=');
         this.emit('declare');
-        return () => this.lexInsideAction();
-      case '|':
+        return enum_.insideAction;
+      case 0x7c: // |
         this.emit('pipe');
-        return () => this.lexInsideAction();
-      case '"':
-        return () => this.lexQuote();
-      case '`':
-        return () => this.lexRawQuote();
-      case '$':
-        return () => this.lexVariable();
-      case "'":
-        return () => this.lexChar();
-      case '(':
+        return enum_.insideAction;
+      case 0x22:
+        return enum_.quote;
+      case 0x60:
+        return enum_.rawQuote;
+      case 0x24: // $
+        return enum_.variable;
+      case 0x27:
+        return enum_.char;
+      case 0x28:
         this.parenDepth++;
         this.emit('leftParen');
-        return () => this.lexInsideAction();
-      case ')':
+        return enum_.insideAction;
+      case 0x29:
         this.parenDepth--;
         if (this.parenDepth < 0) this.fail('unexpected right paren');
         this.emit('rightParen');
-        return () => this.lexInsideAction();
+        return enum_.insideAction;
     }
-    if (r === '.') {
-      const c = this.input[this.pos];
-      if (this.pos < this.input.length && (c! < '0' || c! > '9'))
-        return () => this.lexFieldOrVariable('field');
+    if (r === 0x2e && this.pos < this.input.length) {
+      const c = this.input.charCodeAt(this.pos);
+      if (c < 0x30 || c > 0x39) return enum_.field;
     }
-    if (r === '.' || r === '+' || r === '-' || (r >= '0' && r <= '9')) {
-      this.backup(r);
-      return () => this.lexNumber();
+    if (r === 0x2e || r === 0x2b || r === 0x2d || (r >= 0x30 && r <= 0x39)) {
+      this.backup();
+      return enum_.number;
     }
-    if (isAlphaNumeric(r)) {
-      this.backup(r);
-      return () => this.lexIdentifier();
+    if (isAlphaNumericCode(r)) {
+      this.backup();
+      return enum_.identifier;
     }
-    const code = r.codePointAt(0)!;
-    if (code < 0x7f && code >= 0x20) {
+    if (r < 0x7f && r >= 0x20) {
       this.emit('char');
-      return () => this.lexInsideAction();
+      return enum_.insideAction;
     }
-    this.fail(`unrecognized character in action: U+${code.toString(16).toUpperCase().padStart(4, '0')}`);
+    this.fail(`unrecognized character in action: U+${r.toString(16).toUpperCase().padStart(4, '0')}`);
   }
 
-  private lexSpace(): () => unknown {
+  private lexSpace(): LexState {
     let numSpaces = 0;
-    while (isSpace(this.peek())) {
-      this.next();
+    while (isSpaceCode(this.peek())) {
+      this.pos++;
       numSpaces++;
     }
-    if (this.hasRightTrimMarker(this.pos - 1) && this.input.startsWith(this.right, this.pos - 1 + 2)) {
-      this.backup(this.input[this.pos - 1]);
-      if (numSpaces === 1) return () => this.lexRightDelim();
+    if (this.hasRightTrimMarker(this.pos - 1) && this.input.startsWith(this.right, this.pos + 1)) {
+      this.pos--;
+      if (numSpaces === 1) return enum_.rightDelim;
     }
     this.emit('space');
-    return () => this.lexInsideAction();
+    return enum_.insideAction;
   }
 
   private atTerminator(): boolean {
     const r = this.peek();
-    if (isSpace(r)) return true;
-    if (r === undefined || r === '.' || r === ',' || r === '|' || r === ':' || r === ')' || r === '(')
-      return true;
+    if (isSpaceCode(r)) return true;
+    switch (r) {
+      case EOF:
+      case 0x2e:
+      case 0x2c:
+      case 0x7c:
+      case 0x3a:
+      case 0x29:
+      case 0x28:
+        return true;
+    }
     return this.input.startsWith(this.right, this.pos);
   }
 
-  private lexIdentifier(): () => unknown {
+  private badCharacter(r: number): never {
+    this.fail(`bad character ${JSON.stringify(r === EOF ? '' : String.fromCodePoint(r))}`);
+  }
+
+  private lexIdentifier(): LexState {
     for (;;) {
       const r = this.next();
-      if (!isAlphaNumeric(r)) {
-        this.backup(r);
+      if (!isAlphaNumericCode(r)) {
+        this.backup();
         const word = this.input.slice(this.start, this.pos);
-        if (!this.atTerminator()) this.fail(`bad character ${JSON.stringify(r ?? '')}`);
+        if (!this.atTerminator()) this.badCharacter(r);
         const kw = Object.hasOwn(KEYWORDS, word) ? KEYWORDS[word] : undefined;
         if (kw) this.emit(kw);
         else if (word === 'true' || word === 'false') this.emit('bool');
         else this.emit('identifier');
-        return () => this.lexInsideAction();
+        return enum_.insideAction;
       }
     }
   }
 
-  private lexVariable(): () => unknown {
+  private lexVariable(): LexState {
     if (this.atTerminator()) {
       this.emit('variable');
-      return () => this.lexInsideAction();
+      return enum_.insideAction;
     }
     return this.lexFieldOrVariable('variable');
   }
 
-  private lexFieldOrVariable(typ: 'field' | 'variable'): () => unknown {
+  private lexFieldOrVariable(typ: 'field' | 'variable'): LexState {
     if (this.atTerminator()) {
       this.emit(typ === 'variable' ? 'variable' : 'dot');
-      return () => this.lexInsideAction();
+      return enum_.insideAction;
     }
-    let r: string | undefined;
+    let r: number;
     for (;;) {
       r = this.next();
-      if (!isAlphaNumeric(r)) {
-        this.backup(r);
+      if (!isAlphaNumericCode(r)) {
+        this.backup();
         break;
       }
     }
-    if (!this.atTerminator()) this.fail(`bad character ${JSON.stringify(r ?? '')}`);
+    if (!this.atTerminator()) this.badCharacter(r);
     this.emit(typ);
-    return () => this.lexInsideAction();
+    return enum_.insideAction;
   }
 
-  private lexChar(): () => unknown {
+  private lexQuoted(quote: number, typ: ItemType, unterminated: string): LexState {
     for (;;) {
       const r = this.next();
-      if (r === '\\') {
+      if (r === 0x5c) {
         const n = this.next();
-        if (n !== undefined && n !== '\n') continue;
-        this.fail('unterminated character constant');
+        if (n !== EOF && n !== 0x0a) continue;
+        this.fail(unterminated);
       }
-      if (r === undefined || r === '\n') this.fail('unterminated character constant');
-      if (r === "'") break;
+      if (r === EOF || r === 0x0a) this.fail(unterminated);
+      if (r === quote) break;
     }
-    this.emit('charConstant');
-    return () => this.lexInsideAction();
+    this.emit(typ);
+    return enum_.insideAction;
+  }
+
+  private lexRawQuote(): LexState {
+    const x = this.input.indexOf('`', this.pos);
+    if (x < 0) this.fail('unterminated raw quoted string');
+    this.pos = x + 1;
+    this.emit('rawString');
+    return enum_.insideAction;
   }
 
   private accept(valid: string): boolean {
     const r = this.next();
-    if (r !== undefined && valid.includes(r)) return true;
-    this.backup(r);
+    if (r !== EOF && r < 0x80 && valid.includes(String.fromCharCode(r))) return true;
+    this.backup();
     return false;
   }
 
   private acceptRun(valid: string): void {
-    for (;;) {
-      const r = this.next();
-      if (r === undefined || !valid.includes(r)) {
-        this.backup(r);
-        return;
-      }
-    }
+    while (this.accept(valid));
   }
 
   private scanNumber(): boolean {
@@ -427,51 +481,26 @@ class Lexer {
       this.acceptRun('0123456789_');
     }
     this.accept('i');
-    if (isAlphaNumeric(this.peek())) {
+    if (isAlphaNumericCode(this.peek())) {
       this.next();
       return false;
     }
     return true;
   }
 
-  private lexNumber(): () => unknown {
+  private lexNumber(): LexState {
     if (!this.scanNumber())
       this.fail(`bad number syntax: ${JSON.stringify(this.input.slice(this.start, this.pos))}`);
     const sign = this.peek();
-    if (sign === '+' || sign === '-') {
-      if (!this.scanNumber() || this.input[this.pos - 1] !== 'i') {
+    if (sign === 0x2b || sign === 0x2d) {
+      if (!this.scanNumber() || this.input.charCodeAt(this.pos - 1) !== 0x69) {
         this.fail(`bad number syntax: ${JSON.stringify(this.input.slice(this.start, this.pos))}`);
       }
       this.emit('complex');
-      return () => this.lexInsideAction();
+      return enum_.insideAction;
     }
     this.emit('number');
-    return () => this.lexInsideAction();
-  }
-
-  private lexQuote(): () => unknown {
-    for (;;) {
-      const r = this.next();
-      if (r === '\\') {
-        const n = this.next();
-        if (n !== undefined && n !== '\n') continue;
-        this.fail('unterminated quoted string');
-      }
-      if (r === undefined || r === '\n') this.fail('unterminated quoted string');
-      if (r === '"') break;
-    }
-    this.emit('string');
-    return () => this.lexInsideAction();
-  }
-
-  private lexRawQuote(): () => unknown {
-    for (;;) {
-      const r = this.next();
-      if (r === undefined) this.fail('unterminated raw quoted string');
-      if (r === '`') break;
-    }
-    this.emit('rawString');
-    return () => this.lexInsideAction();
+    return enum_.insideAction;
   }
 }
 

@@ -242,6 +242,7 @@ export function unquote(lit: string): string {
     return body.replaceAll('\r', '');
   }
   if (q !== '"' && q !== "'") throw new SyntaxError('invalid syntax');
+  if (q === '"' && !body.includes('\\') && !body.includes('"') && !body.includes('\n')) return body;
   let out = '';
   let i = 0;
   let count = 0;
