@@ -68,6 +68,13 @@ const PARAM_GO_TYPE: Record<ParamType, string> = {
   value: 'reflect.Value',
 };
 
+/** V8 throws RangeError on stack exhaustion, QuickJS an InternalError "stack overflow". */
+export function isStackOverflow(e: unknown): boolean {
+  return (
+    e instanceof RangeError || (e instanceof Error && /stack overflow|too much recursion/i.test(e.message))
+  );
+}
+
 class BreakSignal {}
 class ContinueSignal {}
 const BREAK = new BreakSignal();
@@ -158,7 +165,7 @@ export class Executor {
     if (e instanceof GoUnavailableError) {
       return new GoTemplateError('GO_TEMPLATE_UNAVAILABLE', e.message, where, { cause: e });
     }
-    if (e instanceof RangeError) {
+    if (isStackOverflow(e)) {
       return new GoTemplateError('GO_TEMPLATE_LIMIT', 'template nesting is too deep', where, { cause: e });
     }
     const message = e instanceof Error ? e.message : String(e);
@@ -394,12 +401,8 @@ export class Executor {
 
   private idealConstant(n: NumberNode): GoValue {
     this.at = n.pos;
-    const isHexInt = /^[+-]?0[xX]/.test(n.text) && !/[pP]/.test(n.text);
-    const isRuneInt = n.text.startsWith("'");
-    if (n.isFloat && !isHexInt && !isRuneInt && /[.eEpP]/.test(n.text)) return n.float64;
-    if (n.isInt) return int(n.int64);
-    if (n.isUint) this.fail(`${n.text} overflows int`);
-    return undefined;
+    if (n.ideal === 'overflow') this.fail(`${n.text} overflows int`);
+    return n.ideal;
   }
 
   private evalVariableNode(v: VariableNode, args: ArgNode[], final: GoValue, hasFinal: boolean): GoValue {
@@ -513,7 +516,7 @@ export class Executor {
     } catch (e) {
       if (e instanceof GoLimitError || e instanceof GoUnavailableError || e instanceof ExecError) throw e;
       if (e instanceof GoFuncError) this.fail(`error calling ${name}: ${e.message}`, node.pos);
-      if (e instanceof RangeError) throw e;
+      if (isStackOverflow(e)) throw e;
       const message = e instanceof Error ? e.message : String(e);
       this.fail(`error calling ${name}: ${message}`, node.pos);
     }

@@ -5,6 +5,7 @@
 import { GoTemplateError } from './errors.ts';
 import { unquote } from './strconv.ts';
 import { isDigit, isLetter } from './unicode.ts';
+import { type GoInt, int } from './values.ts';
 
 type ItemType =
   | 'bool'
@@ -591,6 +592,8 @@ export interface NumberNode extends At {
   int64: bigint;
   uint64: bigint;
   float64: number;
+  /** The constant's value where Go wants an untyped constant (exec's idealConstant), computed once. */
+  ideal: number | GoInt | 'overflow' | undefined;
 }
 export interface StringNode extends At {
   type: 'string';
@@ -646,6 +649,7 @@ export interface ParsedTemplate {
   trees: Map<string, ListNode>;
 }
 
+const MAX_NESTING = 200;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -895,8 +899,21 @@ class Parser {
     return { type: 'action', pos, pipe: this.pipeline('command', 'rightDelim') };
   }
 
+  /** Bounds nesting of parentheses and control structures (Go allows 10000; we keep the stack small). */
+  private enter(pos: number): void {
+    if (this.depth >= MAX_NESTING) {
+      throw new GoTemplateError(
+        'GO_TEMPLATE_LIMIT',
+        `template nesting is too deep (more than ${MAX_NESTING} levels)`,
+        positionOf(this.source, pos),
+      );
+    }
+    this.depth++;
+  }
+
   private parseControl(context: 'if' | 'range' | 'with', pos: number): BranchNode {
     const mark = this.vars.length;
+    this.enter(pos);
     try {
       const pipe = this.pipeline(context, 'rightDelim');
       if (context === 'range') this.rangeDepth++;
@@ -920,6 +937,7 @@ class Parser {
       return { type: context, pos, pipe, list, elseList };
     } finally {
       this.vars.length = mark;
+      this.depth--;
     }
   }
 
@@ -1084,8 +1102,7 @@ class Parser {
       case 'number':
         return this.newNumber(t);
       case 'leftParen': {
-        if (this.depth >= 10000) this.fail('max expression depth exceeded', t.pos);
-        this.depth++;
+        this.enter(t.pos);
         try {
           return this.pipeline('parenthesized pipeline', 'rightParen');
         } finally {
@@ -1118,6 +1135,7 @@ class Parser {
       int64: 0n,
       uint64: 0n,
       float64: 0,
+      ideal: undefined,
     };
     if (t.typ === 'charConstant') {
       let r: number;
@@ -1130,6 +1148,7 @@ class Parser {
       n.uint64 = BigInt(r);
       n.float64 = r;
       n.isInt = n.isUint = n.isFloat = true;
+      n.ideal = int(n.int64);
       return n;
     }
     if (t.typ === 'complex' || t.val.endsWith('i')) {
@@ -1168,8 +1187,13 @@ class Parser {
         }
       }
     }
-    if (!n.isInt && !n.isUint && !n.isFloat)
+    if (!n.isInt && !n.isUint && !n.isFloat) {
       this.fail(`illegal number syntax: ${JSON.stringify(t.val)}`, t.pos);
+    }
+    const isHexInt = /^[+-]?0[xX]/.test(n.text) && !/[pP]/.test(n.text);
+    if (n.isFloat && !isHexInt && /[.eEpP]/.test(n.text)) n.ideal = n.float64;
+    else if (n.isInt) n.ideal = int(n.int64);
+    else if (n.isUint) n.ideal = 'overflow';
     return n;
   }
 }

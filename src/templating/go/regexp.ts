@@ -605,8 +605,10 @@ function execute(re: Regexp, input: number[], start: number, charge: (n: number)
 
   const addThread = (list: Thread[], pc0: number, caps0: number[], pos: number): void => {
     stack.push({ pc: pc0, caps: caps0 });
+    let visits = 0;
     while (stack.length > 0) {
       const { pc, caps } = stack.pop()!;
+      visits++;
       if (visited[pc] === gen) continue;
       visited[pc] = gen;
       const inst = prog[pc]!;
@@ -631,6 +633,7 @@ function execute(re: Regexp, input: number[], start: number, charge: (n: number)
           list.push({ pc, caps });
       }
     }
+    charge(visits);
   };
 
   const empty = new Array<number>(2 * re.ncap).fill(-1);
@@ -641,7 +644,6 @@ function execute(re: Regexp, input: number[], start: number, charge: (n: number)
       gen++;
       continue;
     }
-    charge(clist.length);
     gen++;
     for (const t of clist) {
       const inst = prog[t.pc]!;
