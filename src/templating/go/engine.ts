@@ -9,9 +9,9 @@
 import { GoTemplateError } from './errors.ts';
 import { Executor, isStackOverflow, type Limits } from './exec.ts';
 import { FUNCS } from './funcs.ts';
-import { parseTemplate } from './parse.ts';
+import { type ParsedTemplate, parseTemplate } from './parse.ts';
 import { seededRandom32 } from './random.ts';
-import { fromJSON } from './values.ts';
+import { fromJSON, nilMap } from './values.ts';
 
 export type { GoTemplateErrorCode } from './errors.ts';
 export { GoTemplateError } from './errors.ts';
@@ -44,6 +44,40 @@ export const DEFAULT_LIMITS: Limits = {
 
 export const MAX_TEMPLATE_LENGTH = 1 << 20;
 
+// Parsed templates are immutable, so a context that lives across renders (safe for this engine: templates
+// cannot run JavaScript) reuses them; the cache is bounded by entries and by total source length.
+const CACHE_ENTRIES = 64;
+const CACHE_CHARS = 4 << 20;
+const parseCache = new Map<string, ParsedTemplate>();
+let cachedChars = 0;
+
+function parseCached(src: string, leftDelim: string, rightDelim: string): ParsedTemplate {
+  const key = `${leftDelim}\u0000${rightDelim}\u0000${src}`;
+  const hit = parseCache.get(key);
+  if (hit) {
+    parseCache.delete(key);
+    parseCache.set(key, hit);
+    return hit;
+  }
+  let tmpl: ParsedTemplate;
+  try {
+    tmpl = parseTemplate(src, { leftDelim, rightDelim, hasFunction: (name) => FUNCS.has(name) });
+  } catch (e) {
+    if (isStackOverflow(e)) {
+      throw new GoTemplateError('GO_TEMPLATE_LIMIT', 'template nesting is too deep', undefined, { cause: e });
+    }
+    throw e;
+  }
+  parseCache.set(key, tmpl);
+  cachedChars += key.length;
+  for (const [k] of parseCache) {
+    if (parseCache.size <= CACHE_ENTRIES && cachedChars <= CACHE_CHARS) break;
+    parseCache.delete(k);
+    cachedChars -= k.length;
+  }
+  return tmpl;
+}
+
 export function renderGoTemplate(
   src: string,
   data: unknown,
@@ -54,19 +88,11 @@ export function renderGoTemplate(
   }
   const leftDelim = opts.leftDelim || '{%';
   const rightDelim = opts.rightDelim || '%}';
-  let tmpl: ReturnType<typeof parseTemplate>;
-  try {
-    tmpl = parseTemplate(src, { leftDelim, rightDelim, hasFunction: (name) => FUNCS.has(name) });
-  } catch (e) {
-    if (e instanceof GoTemplateError) throw e;
-    if (isStackOverflow(e)) {
-      throw new GoTemplateError('GO_TEMPLATE_LIMIT', 'template nesting is too deep', undefined, { cause: e });
-    }
-    throw e;
-  }
+  const tmpl = parseCached(src, leftDelim, rightDelim);
   let value: ReturnType<typeof fromJSON>;
   try {
-    value = fromJSON(data);
+    // The Go operator always executed over a map; no data at all behaves as an empty (nil) map.
+    value = data === null || data === undefined ? nilMap() : fromJSON(data);
   } catch (e) {
     throw new GoTemplateError('GO_TEMPLATE_LIMIT', 'template data is nested too deeply', undefined, {
       cause: e,
