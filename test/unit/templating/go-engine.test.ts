@@ -42,9 +42,9 @@ describe('renderGoTemplate', () => {
   });
 
   it('prints integral numbers from JSON as integers', () => {
-    expect(render('{% .n %} {% .m %} {% .f %} {% toJson . %}', { n: 1000000, m: 1e15, f: 1.5e-7 }).output).toBe(
-      '1000000 1000000000000000 1.5e-07 {"f":1.5e-7,"m":1000000000000000,"n":1000000}',
-    );
+    expect(
+      render('{% .n %} {% .m %} {% .f %} {% toJson . %}', { n: 1000000, m: 1e15, f: 1.5e-7 }).output,
+    ).toBe('1000000 1000000000000000 1.5e-07 {"f":1.5e-7,"m":1000000000000000,"n":1000000}');
   });
 
   it('gives random functions values that are stable for a seed and differ between seeds', () => {
@@ -52,7 +52,9 @@ describe('renderGoTemplate', () => {
     const a = render(t, {}, 'plug-uid/socket-uid').output;
     expect(render(t, {}, 'plug-uid/socket-uid').output).toBe(a);
     expect(render(t, {}, 'other-seed').output).not.toBe(a);
-    expect(a).toMatch(/^[A-Za-z0-9]{16} [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} \d{4} \w{10}$/);
+    expect(a).toMatch(
+      /^[A-Za-z0-9]{16} [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} \d{4} \w{10}$/,
+    );
   });
 
   it('throws GoTemplateError with a code, line and column', () => {
@@ -69,9 +71,10 @@ describe('renderGoTemplate', () => {
   });
 
   it('accepts other delimiters', () => {
-    expect(renderGoTemplate('{{ .a }} {% .a %}', { a: 1 }, { seed: 's', leftDelim: '{{', rightDelim: '}}' }).output).toBe(
-      '1 {% .a %}',
-    );
+    expect(
+      renderGoTemplate('{{ .a }} {% .a %}', { a: 1 }, { seed: 's', leftDelim: '{{', rightDelim: '}}' })
+        .output,
+    ).toBe('1 {% .a %}');
   });
 
   it('lets the caller tighten limits', () => {
@@ -79,7 +82,9 @@ describe('renderGoTemplate', () => {
       renderGoTemplate('{% range until 20 %}x{% end %}', {}, { seed: 's', limits: { maxIterations: 10 } }),
     );
     expect(e.code).toBe('GO_TEMPLATE_LIMIT');
-    const o = errorOf(() => renderGoTemplate('{% repeat 50 "x" %}', {}, { seed: 's', limits: { maxOutput: 10 } }));
+    const o = errorOf(() =>
+      renderGoTemplate('{% repeat 50 "x" %}', {}, { seed: 's', limits: { maxOutput: 10 } }),
+    );
     expect(o.message).toMatch(/output exceeds the limit of 10 characters/);
   });
 
