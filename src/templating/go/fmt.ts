@@ -324,8 +324,11 @@ class Printer {
       case 'v':
         this.fmtFloat(v, 'v', -1);
         return;
+      case 'b':
       case 'g':
       case 'G':
+      case 'x':
+      case 'X':
         this.fmtFloat(v, verb, -1);
         return;
       case 'f':

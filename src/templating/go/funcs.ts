@@ -430,19 +430,31 @@ function initials(s: string): string {
   return out;
 }
 
-function abbreviateFull(s: string, offset: number, maxWidth: number): string {
-  const b = utf8Encode(s);
+/** goutils.AbbreviateFull, on UTF-8 bytes like the original. */
+function abbreviateBytes(b: Uint8Array, offset: number, maxWidth: number): Uint8Array {
   const len = b.length;
-  const sl = (x: number, y: number) => utf8Decode(b, x, y);
-  if (s === '') return '';
-  if (maxWidth < 4) return '';
-  if (len <= maxWidth) return s;
+  const dots = Uint8Array.of(0x2e, 0x2e, 0x2e);
+  const cat = (...parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  if (len === 0 || maxWidth < 4) return new Uint8Array(0);
+  if (len <= maxWidth) return b;
   if (offset > len) offset = len;
   if (len - offset < maxWidth - 3) offset = len - (maxWidth - 3);
-  if (offset <= 4) return `${sl(0, maxWidth - 3)}...`;
-  if (maxWidth < 7) return '';
-  if (offset + maxWidth - 3 < len) return `...${abbreviateFull(sl(offset, len), 0, maxWidth - 3)}`;
-  return `...${sl(len - (maxWidth - 3), len)}`;
+  if (offset <= 4) return cat(b.subarray(0, maxWidth - 3), dots);
+  if (maxWidth < 7) return new Uint8Array(0);
+  if (offset + maxWidth - 3 < len) return cat(dots, abbreviateBytes(b.subarray(offset), 0, maxWidth - 3));
+  return cat(dots, b.subarray(len - (maxWidth - 3)));
+}
+
+function abbreviateFull(s: string, offset: number, maxWidth: number): string {
+  return utf8Decode(abbreviateBytes(utf8Encode(s), offset, maxWidth));
 }
 
 function wrapCustom(s: string, wrapLength: number, newLine: string, wrapLong: boolean): string {
@@ -1396,7 +1408,11 @@ function buildFuncs(): Map<string, FuncDef> {
   );
   add(
     'deepCopy',
-    def(['any'], (a, ctx) => deepCopy(a[0], ctx)),
+    def(['any'], (a, ctx) => {
+      if (a[0] === null || isNoValue(a[0]))
+        throw new GoFuncError('reflect: call of reflect.Value.Type on zero Value');
+      return deepCopy(a[0], ctx);
+    }),
   );
   const toJson = (v: GoValue, ctx: CallContext, indentStr?: string): string => {
     try {

@@ -37,8 +37,11 @@ const isWordRune = (r: number | undefined): boolean =>
   r !== undefined &&
   ((r >= 0x30 && r <= 0x39) || (r >= 0x41 && r <= 0x5a) || (r >= 0x61 && r <= 0x7a) || r === 0x5f);
 
+/** Go's case folding leaves the dotted/dotless I (U+0130, U+0131) alone; other letters fold both ways. */
+const hasFold = (r: number) => r !== 0x130 && r !== 0x131;
+
 function foldPred(test: Pred): Pred {
-  return (r) => test(r) || test(toLower(r)) || test(toUpper(r));
+  return (r) => test(r) || (hasFold(r) && (test(toLower(r)) || test(toUpper(r))));
 }
 
 const PERL_CLASSES: Record<string, Pred> = {
@@ -284,10 +287,13 @@ class RegexpParser {
   }
 
   private literal(r: number, flags: Flags): AstNode {
-    if (flags.i) {
+    if (flags.i && hasFold(r)) {
       const lr = toLower(r);
       const ur = toUpper(r);
-      return { op: 'char', test: (x) => x === r || x === lr || x === ur || toLower(x) === lr };
+      return {
+        op: 'char',
+        test: (x) => x === r || (hasFold(x) && (x === lr || x === ur || toLower(x) === lr)),
+      };
     }
     return { op: 'char', test: (x) => x === r };
   }

@@ -90,12 +90,78 @@ function fmtF(d: Digits, prec: number): string {
   return out;
 }
 
-/** strconv.FormatFloat(x, fmt, prec, 64) for fmt in e, E, f, g, G. */
+/** The float's bits as Go's FormatFloat sees them: mantissa with the implicit bit, unbiased exponent. */
+function floatBits(x: number): { mant: bigint; exp: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  let exp = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (exp === 0) exp++;
+  else mant |= 1n << 52n;
+  return { mant, exp: exp - 1023 };
+}
+
+/** %b: -ddddp±ddd. */
+function fmtB(neg: boolean, mant: bigint, exp: number): string {
+  const e = exp - 52;
+  return `${neg ? '-' : ''}${mant}p${e >= 0 ? '+' : '-'}${Math.abs(e)}`;
+}
+
+/** %x: -0x1.yyyyp±dd (Go's fmtX, including its rounding to prec hex digits). */
+function fmtX(prec: number, fmt: string, neg: boolean, mantIn: bigint, expIn: number): string {
+  const u64 = (v: bigint) => BigInt.asUintN(64, v);
+  let mant = mantIn;
+  let exp = mant === 0n ? 0 : expIn;
+  mant = u64(mant << 8n);
+  while (mant !== 0n && (mant & (1n << 60n)) === 0n) {
+    mant = u64(mant << 1n);
+    exp--;
+  }
+  if (prec >= 0 && prec < 15) {
+    const shift = BigInt(prec * 4);
+    const extra = u64(mant << shift) & ((1n << 60n) - 1n);
+    mant >>= 60n - shift;
+    if ((extra | (mant & 1n)) > 1n << 59n) mant++;
+    mant = u64(mant << (60n - shift));
+    if ((mant & (1n << 61n)) !== 0n) {
+      mant >>= 1n;
+      exp++;
+    }
+  }
+  const hex = fmt === 'X' ? '0123456789ABCDEF' : '0123456789abcdef';
+  let out = `${neg ? '-' : ''}0${fmt}${(mant >> 60n) & 1n}`;
+  mant = u64(mant << 4n);
+  if (prec < 0 && mant !== 0n) {
+    out += '.';
+    while (mant !== 0n) {
+      out += hex[Number((mant >> 60n) & 15n)]!;
+      mant = u64(mant << 4n);
+    }
+  } else if (prec > 0) {
+    out += '.';
+    for (let i = 0; i < prec; i++) {
+      out += hex[Number((mant >> 60n) & 15n)]!;
+      mant = u64(mant << 4n);
+    }
+  }
+  out += fmt === 'X' ? 'P' : 'p';
+  out += exp < 0 ? '-' : '+';
+  const e = Math.abs(exp);
+  return out + (e < 10 ? `0${e}` : String(e));
+}
+
+/** strconv.FormatFloat(x, fmt, prec, 64) for fmt in b, e, E, f, g, G, x, X. */
 export function formatFloat(x: number, fmt: string, prec: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Number.POSITIVE_INFINITY) return '+Inf';
   if (x === Number.NEGATIVE_INFINITY) return '-Inf';
   const neg = x < 0 || Object.is(x, -0);
+  if (fmt === 'b' || fmt === 'x' || fmt === 'X') {
+    const { mant, exp } = floatBits(Math.abs(x));
+    return fmt === 'b' ? fmtB(neg, mant, exp) : fmtX(prec, fmt, neg, mant, exp);
+  }
   const abs = Math.abs(x);
   const shortest = prec < 0;
   let digs: Digits;
