@@ -32,13 +32,13 @@ export interface RenderGoTemplateResult {
 
 /**
  * Default bounds. Work units are node evaluations, copied list elements, 64-character chunks of built strings
- * and regular-expression VM steps; 1,000,000 units take about 1-4 s in QuickJS (about 0.1 s in V8), while
+ * and regular-expression VM steps; 500,000 units take about 0.6-1.5 s in QuickJS (0.05 s in V8), while
  * a 40-line Job template uses a few hundred.
  */
 export const DEFAULT_LIMITS: Limits = {
   maxOutput: 1 << 20,
   maxIterations: 100_000,
-  maxWork: 1_000_000,
+  maxWork: 500_000,
   maxDepth: 100,
 };
 
