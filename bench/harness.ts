@@ -147,6 +147,17 @@ export async function startOperatorProcess(bench: Bench, env: Record<string, str
   };
 }
 
+/** CPU seconds used so far by a process (any pid). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / clockTicks;
+  } catch {
+    return 0;
+  }
+}
+
 /** Sum of a counter in the operator's /metrics (all label sets), optionally filtered by a label. */
 export async function scrapeCounter(op: OperatorProc, name: string, labelFilter?: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text();
