@@ -42,12 +42,18 @@ export async function startBench(): Promise<Bench> {
   const stateDir = path.join(root, '.cluster', 'bench-state');
   progress('starting a local control plane with an audit log of the operator requests');
   await down({ stateDir, verbose: false });
-  const { state } = await up({ stateDir, auditPolicy, verbose: false, kubeconfigPath: path.join(root, '.cluster', 'bench-kubeconfig') });
+  const { state } = await up({
+    stateDir,
+    auditPolicy,
+    verbose: false,
+    kubeconfigPath: path.join(root, '.cluster', 'bench-kubeconfig'),
+  });
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
   const client = new KubeClient({ kubeConfig: kc, qps: 0, maxSockets: 64 });
   const kube = new Kube(client);
-  for (const crd of Object.values(allCrds())) await kube.apply(crd as unknown as KubeObject, { manager: 'bench' });
+  for (const crd of Object.values(allCrds()))
+    await kube.apply(crd as unknown as KubeObject, { manager: 'bench' });
   await kube.apply({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
@@ -58,7 +64,11 @@ export async function startBench(): Promise<Bench> {
   for (;;) {
     const ok = await Promise.all(
       Object.values(allCrds()).map(async (c) => {
-        const cur = await kube.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: (c.metadata as { name: string }).name });
+        const cur = await kube.get({
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          name: (c.metadata as { name: string }).name,
+        });
         return (cur?.status as { conditions?: Array<{ type: string; status: string }> })?.conditions?.some(
           (x) => x.type === 'Established' && x.status === 'True',
         );
@@ -92,7 +102,10 @@ export interface OperatorProc {
 
 const clockTicks = 100;
 
-export async function startOperatorProcess(bench: Bench, env: Record<string, string> = {}): Promise<OperatorProc> {
+export async function startOperatorProcess(
+  bench: Bench,
+  env: Record<string, string> = {},
+): Promise<OperatorProc> {
   const metricsPort = 20000 + Math.floor(Math.random() * 20000);
   const proc = spawn(path.join(root, 'node_modules', '.bin', 'node'), [path.join(root, 'src', 'main.ts')], {
     env: {
@@ -180,15 +193,25 @@ export interface AuditCounts {
 }
 
 /** Counts the operator's requests in the audit log from byte offset `from` (ResponseComplete stage). */
-export async function auditCounts(state: ControlPlaneState, from = 0): Promise<AuditCounts & { offset: number }> {
+export async function auditCounts(
+  state: ControlPlaneState,
+  from = 0,
+): Promise<AuditCounts & { offset: number }> {
   const file = state.auditLog!;
   const counts: AuditCounts = { requests: 0, writes: 0, reads: 0, byVerb: {}, byResource: {} };
   if (!existsSync(file)) return { ...counts, offset: 0 };
   const size = statSync(file).size;
-  const rl = createInterface({ input: createReadStream(file, { start: from, end: Math.max(from, size - 1) }) });
+  const rl = createInterface({
+    input: createReadStream(file, { start: from, end: Math.max(from, size - 1) }),
+  });
   for await (const line of rl) {
     if (!line.trim()) continue;
-    let ev: { stage?: string; verb?: string; user?: { username?: string }; objectRef?: { resource?: string; subresource?: string } };
+    let ev: {
+      stage?: string;
+      verb?: string;
+      user?: { username?: string };
+      objectRef?: { resource?: string; subresource?: string };
+    };
     try {
       ev = JSON.parse(line);
     } catch {

@@ -25,15 +25,21 @@ import {
 function coupledCounter(bench: Bench, ns: string) {
   const inf = new Informer<KubeObject>({
     client: bench.client,
-    resource: { group: 'integration.rock8s.com', version: 'v1beta1', resource: 'plugs', kind: 'Plug', namespaced: true },
+    resource: {
+      group: 'integration.rock8s.com',
+      version: 'v1beta1',
+      resource: 'plugs',
+      kind: 'Plug',
+      namespaced: true,
+    },
     namespaces: [ns],
     log: silentLogger,
   });
   const coupled = new Set<string>();
   const see = (p: KubeObject) => {
-    const c = (p.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions?.find(
-      (x) => x.type === 'Coupled',
-    );
+    const c = (
+      p.status as { conditions?: Array<{ type: string; status: string }> } | undefined
+    )?.conditions?.find((x) => x.type === 'Coupled');
     if (c?.status === 'True') coupled.add(p.metadata.name ?? '');
     else coupled.delete(p.metadata.name ?? '');
   };
@@ -53,7 +59,10 @@ function coupledCounter(bench: Bench, ns: string) {
 async function couple(bench: Bench, n: number): Promise<Row> {
   const ns = `couple-${n}-${Date.now() % 100000}`;
   await bench.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...(process.env.BENCH_WORKERS ? { MAX_CONCURRENT_RECONCILES: process.env.BENCH_WORKERS } : {}) });
+  const op = await startOperatorProcess(bench, {
+    WATCH_NAMESPACE: ns,
+    ...(process.env.BENCH_WORKERS ? { MAX_CONCURRENT_RECONCILES: process.env.BENCH_WORKERS } : {}),
+  });
   const audit0 = await auditCounts(bench.state);
   const reconciles0 = await scrapeCounter(op, 'integration_operator_reconcile_total', 'controller="plug"');
   await bench.kube.create({
@@ -100,14 +109,21 @@ async function couple(bench: Bench, n: number): Promise<Row> {
   }
   await new Promise((r) => setTimeout(r, 1500));
   const audit = await auditCounts(bench.state, audit0.offset);
-  const reconciles = (await scrapeCounter(op, 'integration_operator_reconcile_total', 'controller="plug"')) - reconciles0;
+  const reconciles =
+    (await scrapeCounter(op, 'integration_operator_reconcile_total', 'controller="plug"')) - reconciles0;
   const socket = await bench.kube.get({ apiVersion, kind: 'Socket', namespace: ns, name: 'db' });
   await counter.stop();
   const usage = op.usage();
   const reqSeconds = await scrapeCounter(op, 'integration_operator_kube_request_duration_seconds_sum');
   const reqCount = await scrapeCounter(op, 'integration_operator_kube_request_duration_seconds_count');
-  const recSeconds = await scrapeCounter(op, 'integration_operator_reconcile_duration_seconds_sum', 'controller="plug"');
-  progress(`couple ${n}: mean request ${((reqSeconds / reqCount) * 1000).toFixed(1)} ms, mean plug reconcile ${((recSeconds / reconciles) * 1000).toFixed(1)} ms`);
+  const recSeconds = await scrapeCounter(
+    op,
+    'integration_operator_reconcile_duration_seconds_sum',
+    'controller="plug"',
+  );
+  progress(
+    `couple ${n}: mean request ${((reqSeconds / reqCount) * 1000).toFixed(1)} ms, mean plug reconcile ${((recSeconds / reconciles) * 1000).toFixed(1)} ms`,
+  );
   await op.stop();
   const row: Row = {
     scenario: `couple ${n}`,
@@ -132,7 +148,12 @@ async function ceiling(bench: Bench): Promise<Row> {
   const n = 1000;
   await createAll(
     bench.kube,
-    Array.from({ length: n }, (_, i) => ({ apiVersion, kind: 'Plug', metadata: { name: `c-${i}`, namespace: ns }, spec: { socket: { name: 'x' } } })),
+    Array.from({ length: n }, (_, i) => ({
+      apiVersion,
+      kind: 'Plug',
+      metadata: { name: `c-${i}`, namespace: ns },
+      spec: { socket: { name: 'x' } },
+    })),
   );
   progress('ceiling: status patches from a plain client, 32 concurrent');
   const t0 = performance.now();
@@ -142,7 +163,19 @@ async function ceiling(bench: Bench): Promise<Row> {
       const k = i++;
       await bench.kube.mergePatch(
         { apiVersion, kind: 'Plug', namespace: ns, name: `c-${k}` },
-        { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Bench', message: 'x', lastTransitionTime: '2026-01-01T00:00:00Z' }] } },
+        {
+          status: {
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Bench',
+                message: 'x',
+                lastTransitionTime: '2026-01-01T00:00:00Z',
+              },
+            ],
+          },
+        },
         { subresource: 'status' },
       );
     }

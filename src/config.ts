@@ -62,6 +62,18 @@ const options = {
     '*.svc,*.svc.cluster.local',
     'host patterns and CIDRs an absolute apparatus endpoint may name',
   ],
+  'apparatus-managed-url-template': [
+    'APPARATUS_MANAGED_URL_TEMPLATE',
+    z.string(),
+    undefined,
+    'URL of managed apparatus Services, with {name} and {namespace} (default http://{name}.{namespace}.svc.cluster.local)',
+  ],
+  'apparatus-reap-interval-seconds': [
+    'APPARATUS_REAP_INTERVAL_SECONDS',
+    int(1),
+    '15',
+    'how often idle apparatus Pods are looked for',
+  ],
   'apparatus-timeout-ms': [
     'APPARATUS_TIMEOUT_MS',
     int(100),
@@ -125,6 +137,8 @@ export interface OperatorConfig {
   watchNamespaces: string[] | undefined;
   maxConcurrentReconciles: number;
   apparatusAllowedHosts: string;
+  apparatusManagedUrlTemplate: string | undefined;
+  apparatusReapIntervalSeconds: number;
   apparatusTimeoutMs: number;
   apparatusAttempts: number;
   allowClusterScopedResources: boolean;
@@ -194,6 +208,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     watchNamespaces: watch.length ? watch : undefined,
     maxConcurrentReconciles: get('max-concurrent-reconciles'),
     apparatusAllowedHosts: get('apparatus-allowed-hosts'),
+    apparatusManagedUrlTemplate: get('apparatus-managed-url-template') || undefined,
+    apparatusReapIntervalSeconds: get('apparatus-reap-interval-seconds'),
     apparatusTimeoutMs: get('apparatus-timeout-ms'),
     apparatusAttempts: get('apparatus-attempts'),
     allowClusterScopedResources: get('allow-cluster-scoped-resources'),

@@ -14,6 +14,7 @@ import {
 import { ConfigError, type OperatorConfig, parseConfig, usage } from './config.ts';
 import { DefaultActions } from './controllers/actions.ts';
 import { DefaultApparatusService } from './controllers/apparatus.ts';
+import { idleReaper, ManagedApparatusPods } from './controllers/managed-apparatus.ts';
 import { DefaultResolver } from './controllers/resolve.ts';
 import { createTemplateEngine } from './controllers/template-engine.ts';
 import { KubeClient } from './kube/client.ts';
@@ -137,9 +138,21 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     ...(cfg.leaderElect
       ? { leaderElection: { namespace: cfg.leaderElectionNamespace, name: cfg.leaderElectionId, identity } }
       : {}),
-    seams: (kube, recorder) => {
-      const apparatus = new DefaultApparatusService({ client: apparatusClient, allowedHosts, overrides });
+    seams: (kube, recorder, caches) => {
+      const pods = new ManagedApparatusPods({
+        kube,
+        client: apparatusClient,
+        log: log.child({ component: 'apparatus' }),
+      });
+      const apparatus = new DefaultApparatusService({
+        client: apparatusClient,
+        allowedHosts,
+        overrides,
+        managed: pods,
+        ...(cfg.apparatusManagedUrlTemplate ? { managedUrlTemplate: cfg.apparatusManagedUrlTemplate } : {}),
+      });
       return {
+        runnables: [idleReaper(pods, caches.plugs, caches.sockets, cfg.apparatusReapIntervalSeconds * 1000)],
         resolver: new DefaultResolver({ kube, templates, apparatus }),
         actions: new DefaultActions({
           kube,

@@ -25,7 +25,7 @@ import type { Metrics } from './observe/metrics.ts';
 import { Controller } from './runtime/controller.ts';
 import { Informer, stripManagedFields } from './runtime/informer.ts';
 import { kubeLeaseStore, LeaderElector } from './runtime/leader-election.ts';
-import { Manager } from './runtime/manager.ts';
+import { Manager, type Runnable } from './runtime/manager.ts';
 
 export interface OperatorOptions extends ControllerOptions {
   client: KubeClient;
@@ -35,8 +35,12 @@ export interface OperatorOptions extends ControllerOptions {
   probeAddress?: string;
   metricsAddress?: string;
   leaderElection?: { namespace: string; name: string; identity: string };
-  /** Builds resolution and side effects once the Kube facade exists. */
-  seams: (kube: Kube, recorder: EventRecorder) => { resolver: Resolver; actions: Actions };
+  /** Builds resolution and side effects once the Kube facade exists (plus leader-only background work). */
+  seams: (
+    kube: Kube,
+    recorder: EventRecorder,
+    caches: { plugs: Informer<KubeObject>; sockets: Informer<KubeObject> },
+  ) => { resolver: Resolver; actions: Actions; runnables?: Runnable[] };
   onLostLeadership?: () => void;
 }
 
@@ -107,7 +111,7 @@ export function createOperator(opts: OperatorOptions): Operator {
   plugs.store.addIndex(plugIndex.namespace, (p) => [p.metadata.namespace ?? '']);
   sockets.store.addIndex(socketIndex.uid, (s) => (s.metadata.uid ? [s.metadata.uid] : []));
 
-  const { resolver, actions } = opts.seams(kube, recorder);
+  const { resolver, actions, runnables = [] } = opts.seams(kube, recorder, { plugs, sockets });
 
   // Controllers are created below; the context calls them through these.
   let plugController: Controller;
@@ -240,6 +244,7 @@ export function createOperator(opts: OperatorOptions): Operator {
   manager.addInformer(namespaces);
   manager.addInformer(sockets);
   manager.addInformer(plugs);
+  for (const r of runnables) manager.addLeaderRunnable(r);
   manager.addLeaderRunnable(socketController);
   manager.addLeaderRunnable(plugController);
   manager.addLeaderRunnable({

@@ -47,6 +47,10 @@ export const CouplingRecordSchema = z.object({
   plug: SideRecordSchema.optional(),
   socket: SideRecordSchema.optional(),
   resultsHash: z.string().optional().describe('Inputs hash for which results and resultResources were done.'),
+  sourcesHash: z
+    .string()
+    .optional()
+    .describe('Hash of the inputs other than apparatus answers, when everything was last done for them.'),
   applied: z
     .array(AppliedRefSchema)
     .optional()

@@ -47,17 +47,25 @@ export class DefaultApparatusService implements ApparatusService {
   private readonly allowedHosts: AllowList;
   private readonly overrides: EndpointOverrides | undefined;
   private readonly managed: ManagedApparatus | undefined;
+  private readonly managedUrlTemplate: string | undefined;
 
   constructor(deps: {
     client: ApparatusClient;
     allowedHosts: AllowList;
     overrides?: EndpointOverrides;
     managed?: ManagedApparatus;
+    /**
+     * Where managed apparatus Services are reached, e.g. `http://{name}.{namespace}.svc.example.org`
+     * (another cluster domain) or `http://127.0.0.1:8000/{namespace}/{name}` (an operator run
+     * outside the cluster through a proxy; tests). Default: `http://{name}.{namespace}.svc.cluster.local`.
+     */
+    managedUrlTemplate?: string;
   }) {
     this.client = deps.client;
     this.allowedHosts = deps.allowedHosts;
     this.overrides = deps.overrides;
     this.managed = deps.managed;
+    this.managedUrlTemplate = deps.managedUrlTemplate;
   }
 
   /** The owner's apparatus, or undefined when it declares none. */
@@ -76,6 +84,16 @@ export class DefaultApparatusService implements ApparatusService {
       });
     } catch (err) {
       throw toStepError(err, `apparatus of ${describeOwner(o)}`);
+    }
+    if (target.managedPod && this.managedUrlTemplate) {
+      const base = this.managedUrlTemplate
+        .replaceAll('{name}', target.podName)
+        .replaceAll('{namespace}', o.namespace);
+      target = {
+        ...target,
+        baseUrl: `${base.replace(/\/$/, '')}${(spec.endpoint ?? '').replace(/\/$/, '')}`,
+        guarded: false,
+      };
     }
     if (target.managedPod) {
       if (!this.managed)

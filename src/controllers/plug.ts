@@ -230,9 +230,27 @@ class PlugPass {
       return undefined;
     }
 
+    // When everything was done for the current sources, only a change of them matters: the
+    // apparatus is not asked again (see Resolver.resolveCoupling).
+    const done = this.lifecycle.coupling;
+    const knownSources =
+      done &&
+      done.socketUid === socket.uid &&
+      isCoupled(done) &&
+      done.plug?.hash === done.socket?.hash &&
+      done.resultsHash === done.plug?.hash &&
+      this.status.coupledResult
+        ? done.sourcesHash
+        : undefined;
     let inputs: CouplingInputs;
     try {
-      inputs = await this.ctx.resolver.resolveCoupling(this.owner, socket, this.signal);
+      const r = await this.ctx.resolver.resolveCoupling(this.owner, socket, this.signal, knownSources);
+      if ('unchanged' in r) {
+        this.coupledConditions(socket);
+        await this.finish();
+        return this.resync(r.external);
+      }
+      inputs = r;
     } catch (err) {
       if (!coupledHere) this.release(socket.uid);
       return this.fail(
@@ -314,19 +332,27 @@ class PlugPass {
         return this.fail(err, 'results', true);
       }
     }
+    coupling.sourcesHash = inputs.sourcesHash;
+    this.coupledConditions(socket);
+    await this.finish();
+    // Only now does the cache (written through) count this coupling against the limit.
+    this.release(socket.uid);
+    return this.resync(inputs.external);
+  }
+
+  private coupledConditions(socket: Owner): void {
     const msg = `coupled to socket ${socket.namespace}/${socket.name}`;
     this.conditions(
       { status: 'True', reason: Reason.CouplingSucceeded, message: msg },
       { status: 'True', reason: Reason.CouplingSucceeded, message: msg },
     );
-    await this.finish();
-    // Only now does the cache (written through) count this coupling against the limit.
-    this.release(socket.uid);
-    if (inputs.external) {
-      const base = this.ctx.options.referenceResyncMs;
-      return { requeueAfterMs: Math.round(base * (0.8 + Math.random() * 0.4)) };
-    }
-    return undefined;
+  }
+
+  /** Couplings that read ConfigMaps, Secrets or vars are looked at again (their changes are not watched). */
+  private resync(external: boolean): ReconcileResult {
+    if (!external) return undefined;
+    const base = this.ctx.options.referenceResyncMs;
+    return { requeueAfterMs: Math.round(base * (0.8 + Math.random() * 0.4)) };
   }
 
   /** Resources without `when` are never applied (as in the Go operator); say so once per generation. */
@@ -349,8 +375,10 @@ class PlugPass {
    * input hash is unknown: the first resolution fills it in, so nothing fires.
    */
   private adoptGoStatus(): void {
-    if (this.lifecycle.created || this.lifecycle.coupling) return;
+    // Our status always carries `lifecycle` (possibly empty); only a status without it was written
+    // by the Go operator (or by nobody).
     const original = this.plug.status;
+    if (original?.lifecycle !== undefined) return;
     const goConditions = original?.conditions ?? [];
     if (!goConditions.length && !original?.coupledSocket) return;
     this.lifecycle.created = this.ts;
@@ -467,7 +495,8 @@ class PlugPass {
     let inputs: CouplingInputs | undefined;
     if (socket) {
       try {
-        inputs = await this.ctx.resolver.resolveCoupling(this.owner, socket, this.signal);
+        const r = await this.ctx.resolver.resolveCoupling(this.owner, socket, this.signal);
+        if (!('unchanged' in r)) inputs = r;
       } catch (err) {
         // The decoupled event is still owed; its bodies then carry no config.
         this.ctx.log.debug('decoupling without resolved config', {

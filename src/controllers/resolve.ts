@@ -27,6 +27,8 @@ export interface CouplingInputs {
   socket: SideInputs;
   /** Digest of everything an `updated` event depends on. */
   hash: string;
+  /** Digest of the inputs other than the apparatus /config answers. */
+  sourcesHash: string;
   /** True when a side reads ConfigMaps, Secrets or vars: their changes are found by re-reading. */
   external: boolean;
   warnings: string[];
@@ -38,8 +40,28 @@ export interface Results {
   warnings: string[];
 }
 
+/** What a resolution found when nothing but the apparatus could have changed (see resolveCoupling). */
+export interface UnchangedInputs {
+  unchanged: true;
+  sourcesHash: string;
+  external: boolean;
+}
+
 export interface Resolver {
-  resolveCoupling(plug: Owner, socket: Owner, signal?: AbortSignal): Promise<CouplingInputs>;
+  /**
+   * Resolves both sides. With `knownSourcesHash` (the sources hash recorded with the last performed
+   * event): when the inputs other than the apparatus are unchanged, returns `{ unchanged: true }`
+   * WITHOUT calling the apparatus. Periodic re-reads (change detection of ConfigMaps, Secrets and
+   * vars) must not call every apparatus every few seconds: that would keep every managed apparatus
+   * Pod alive for ever and load the services. An apparatus whose answer changes on its own is
+   * noticed at the next real change; `epoch` forces one.
+   */
+  resolveCoupling(
+    plug: Owner,
+    socket: Owner,
+    signal?: AbortSignal,
+    knownSourcesHash?: string,
+  ): Promise<CouplingInputs | UnchangedInputs>;
   resolveResults(plug: Owner, socket: Owner, inputs: CouplingInputs, signal?: AbortSignal): Promise<Results>;
 }
 
@@ -209,7 +231,8 @@ export class DefaultResolver implements Resolver {
     }
   }
 
-  private async sideConfig(
+  /** One side's config sources other than the apparatus. */
+  private async sideSources(
     o: Owner,
     plug: Owner,
     socket: Owner,
@@ -217,7 +240,7 @@ export class DefaultResolver implements Resolver {
     vars: StringMap | undefined,
     warnings: string[],
     signal?: AbortSignal,
-  ): Promise<Merged> {
+  ) {
     // The other side is seen without its status (no tenant sees the socket's list of plugs).
     const plugObj = o === plug ? plug.raw : withoutStatus(plug.raw);
     const socketObj = o === socket ? socket.raw : withoutStatus(socket.raw);
@@ -228,28 +251,21 @@ export class DefaultResolver implements Resolver {
       socketData: data.socketData,
       vars: vars ?? {},
     };
-    const [secret, configMap, tpl, apparatus] = await Promise.all([
+    const [secret, configMap, tpl] = await Promise.all([
       this.readMap(o, 'Secret', o.spec.configSecretName, 'configSecretName', signal),
       this.readMap(o, 'ConfigMap', o.spec.configConfigMapName, 'configConfigMapName', signal),
       this.renderMap(o, o.spec.configTemplate, tplData, 'configTemplate', signal),
-      this.apparatus?.config(
-        o,
-        {
-          side: o.side,
-          plug: plug.raw,
-          socket: socket.raw,
-          plugData: data.plugData,
-          socketData: data.socketData,
-          vars,
-        },
-        signal,
-      ),
     ]);
     warnings.push(...tpl.warnings);
-    return mergeSources({ secret, literal: o.spec.config, template: tpl.values, configMap, apparatus });
+    return { secret, literal: o.spec.config, template: tpl.values, configMap };
   }
 
-  async resolveCoupling(plug: Owner, socket: Owner, signal?: AbortSignal): Promise<CouplingInputs> {
+  async resolveCoupling(
+    plug: Owner,
+    socket: Owner,
+    signal?: AbortSignal,
+    knownSourcesHash?: string,
+  ): Promise<CouplingInputs | UnchangedInputs> {
     const warnings: string[] = [];
     const [plugData, socketData] = await Promise.all([this.data(plug, signal), this.data(socket, signal)]);
     const varData = (o: Owner) => ({
@@ -261,19 +277,12 @@ export class DefaultResolver implements Resolver {
       this.vars(socket, socket.spec.vars, 'vars', varData(socket), signal),
     ]);
     const data = { plugData, socketData };
-    const [plugConfigRaw, socketConfigRaw] = await Promise.all([
-      this.sideConfig(plug, plug, socket, data, plugVars, warnings, signal),
-      this.sideConfig(socket, plug, socket, data, socketVars, warnings, signal),
+    const [plugSources, socketSources] = await Promise.all([
+      this.sideSources(plug, plug, socket, data, plugVars, warnings, signal),
+      this.sideSources(socket, plug, socket, data, socketVars, warnings, signal),
     ]);
-    const iface = (socket.spec as Partial<NonNullable<Socket['spec']>>).interface;
-    const pv = validateSide(iface?.config?.plug, plugConfigRaw.values, 'plug config');
-    const sv = validateSide(iface?.config?.socket, socketConfigRaw.values, 'socket config');
-    if (!pv.ok || !sv.ok) {
-      throw new StepError(Reason.ConfigInvalid, [...pv.errors, ...sv.errors].join('; '));
-    }
-    const plugConfig: Merged = { values: pv.values, from: plugConfigRaw.from };
-    const socketConfig: Merged = { values: sv.values, from: socketConfigRaw.from };
-    const hash = inputsHash({
+    const external = isExternal(plug) || isExternal(socket);
+    const base = {
       plugGeneration: plug.generation,
       socketGeneration: socket.generation,
       plugEpoch: plug.spec.epoch ?? '',
@@ -282,14 +291,37 @@ export class DefaultResolver implements Resolver {
       socketData,
       plugVars: plugVars ?? null,
       socketVars: socketVars ?? null,
-      plugConfig: plugConfig.values,
-      socketConfig: socketConfig.values,
-    });
+    };
+    const sourcesHash = inputsHash({ ...base, plugSources, socketSources });
+    if (knownSourcesHash !== undefined && knownSourcesHash === sourcesHash)
+      return { unchanged: true, sourcesHash, external };
+    const apparatusCall = (o: Owner, vars: StringMap | undefined) =>
+      this.apparatus?.config(
+        o,
+        { side: o.side, plug: plug.raw, socket: socket.raw, plugData, socketData, vars },
+        signal,
+      );
+    const [plugApparatus, socketApparatus] = await Promise.all([
+      apparatusCall(plug, plugVars),
+      apparatusCall(socket, socketVars),
+    ]);
+    const plugConfigRaw = mergeSources({ ...plugSources, apparatus: plugApparatus });
+    const socketConfigRaw = mergeSources({ ...socketSources, apparatus: socketApparatus });
+    const iface = (socket.spec as Partial<NonNullable<Socket['spec']>>).interface;
+    const pv = validateSide(iface?.config?.plug, plugConfigRaw.values, 'plug config');
+    const sv = validateSide(iface?.config?.socket, socketConfigRaw.values, 'socket config');
+    if (!pv.ok || !sv.ok) {
+      throw new StepError(Reason.ConfigInvalid, [...pv.errors, ...sv.errors].join('; '));
+    }
+    const plugConfig: Merged = { values: pv.values, from: plugConfigRaw.from };
+    const socketConfig: Merged = { values: sv.values, from: socketConfigRaw.from };
+    const hash = inputsHash({ ...base, plugConfig: plugConfig.values, socketConfig: socketConfig.values });
     return {
       plug: { data: plugData, vars: plugVars, config: plugConfig },
       socket: { data: socketData, vars: socketVars, config: socketConfig },
       hash,
-      external: isExternal(plug) || isExternal(socket),
+      sourcesHash,
+      external,
       warnings,
     };
   }

@@ -16,7 +16,9 @@ export interface RecorderOptions {
   /** Delay before answering (to widen windows in restart tests). */
   delayMs?: number;
   /** Answer this status instead of 2xx while it returns a number. */
-  failWith?: () => number | undefined;
+  failWith?: (endpoint: string) => number | undefined;
+  /** Path the service is mounted at (the owner's apparatus.endpoint path). */
+  basePath?: string;
   config?: (body: Record<string, unknown>) => Record<string, unknown>;
 }
 
@@ -43,7 +45,7 @@ export async function startRecorder(opts: RecorderOptions = {}): Promise<Apparat
       at: Date.now(),
     });
     if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-    const status = opts.failWith?.();
+    const status = opts.failWith?.(endpoint);
     if (status !== undefined) {
       const { ApparatusHttpError } = await import('../../src/apparatus/sdk/index.ts');
       throw new ApparatusHttpError(status, `test apparatus answers ${status}`);
@@ -60,7 +62,7 @@ export async function startRecorder(opts: RecorderOptions = {}): Promise<Apparat
       decoupled: handle('decoupled') as never,
       deleted: handle('deleted') as never,
     },
-    { idempotency: false, onError: () => {} },
+    { idempotency: false, onError: () => {}, ...(opts.basePath ? { basePath: opts.basePath } : {}) },
   );
   const running: RunningApparatus = await app.listen(0, '127.0.0.1');
   return { url: `http://127.0.0.1:${running.port}`, calls, close: () => running.close() };

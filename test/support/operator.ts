@@ -15,6 +15,7 @@ import {
 } from '../../src/apparatus/index.ts';
 import { DefaultActions } from '../../src/controllers/actions.ts';
 import { DefaultApparatusService } from '../../src/controllers/apparatus.ts';
+import { idleReaper, ManagedApparatusPods } from '../../src/controllers/managed-apparatus.ts';
 import { DefaultResolver } from '../../src/controllers/resolve.ts';
 import { createTemplateEngine } from '../../src/controllers/template-engine.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -52,13 +53,18 @@ export interface OperatorTestOptions {
   referenceResyncMs?: number;
   cleanupTimeoutMs?: number;
   verbose?: boolean;
+  managedUrlTemplate?: string;
+  reapIntervalMs?: number;
 }
 
 export async function startOperator(opts: OperatorTestOptions): Promise<InProcessOperator> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath());
   const metrics = new Metrics();
-  const log = opts.verbose ? createLogger({ level: 'debug', format: 'text' }) : silentLogger;
+  const log =
+    opts.verbose || process.env.TEST_OPERATOR_LOG
+      ? createLogger({ level: 'debug', format: 'text' })
+      : silentLogger;
   const client = new KubeClient({ kubeConfig: kc, metrics, log, qps: 0 });
   const allowedHosts = parseAllowedHosts('*.svc,*.svc.cluster.local');
   const apparatusClient = createApparatusClient({
@@ -78,9 +84,17 @@ export async function startOperator(opts: OperatorTestOptions): Promise<InProces
     referenceResyncMs: opts.referenceResyncMs ?? 2_000,
     cleanupTimeoutMs: opts.cleanupTimeoutMs ?? 600_000,
     allowClusterScopedResources: opts.allowClusterScoped ?? false,
-    seams: (kube, recorder) => {
-      const apparatus = new DefaultApparatusService({ client: apparatusClient, allowedHosts, overrides });
+    seams: (kube, recorder, caches) => {
+      const pods = new ManagedApparatusPods({ kube, client: apparatusClient, log, readyWaitMs: 2_000 });
+      const apparatus = new DefaultApparatusService({
+        client: apparatusClient,
+        allowedHosts,
+        overrides,
+        managed: pods,
+        ...(opts.managedUrlTemplate ? { managedUrlTemplate: opts.managedUrlTemplate } : {}),
+      });
       return {
+        runnables: [idleReaper(pods, caches.plugs, caches.sockets, opts.reapIntervalMs ?? 1_000)],
         resolver: new DefaultResolver({ kube, templates, apparatus }),
         actions: new DefaultActions({
           kube,
