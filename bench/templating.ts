@@ -58,9 +58,23 @@ data:
 `;
 
 const DATA = {
-  plug: { apiVersion: 'integration.rock8s.com/v1beta1', kind: 'Plug', metadata: { name: 'app', namespace: 'team-a', uid: 'u1' } },
-  socket: { apiVersion: 'integration.rock8s.com/v1beta1', kind: 'Socket', metadata: { name: 'postgres', namespace: 'db', uid: 'u2' } },
-  plugConfig: { image: 'postgres:16', database: 'app', username: 'app', password: 'p"a:ss\nword', sslmode: 'require' },
+  plug: {
+    apiVersion: 'integration.rock8s.com/v1beta1',
+    kind: 'Plug',
+    metadata: { name: 'app', namespace: 'team-a', uid: 'u1' },
+  },
+  socket: {
+    apiVersion: 'integration.rock8s.com/v1beta1',
+    kind: 'Socket',
+    metadata: { name: 'postgres', namespace: 'db', uid: 'u2' },
+  },
+  plugConfig: {
+    image: 'postgres:16',
+    database: 'app',
+    username: 'app',
+    password: 'p"a:ss\nword',
+    sslmode: 'require',
+  },
   socketConfig: { host: 'postgres.db.svc', port: 5432, retries: 3 },
 };
 
@@ -68,7 +82,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function sequential(r: TemplateRenderer, n: number, template: (i: number) => string): Promise<number[]> {
+async function sequential(
+  r: TemplateRenderer,
+  n: number,
+  template: (i: number) => string,
+): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -88,7 +106,9 @@ function report(label: string, latencies: number[]): void {
 }
 
 const tags = JOB_TEMPLATE.match(/\{%/g)?.length ?? 0;
-console.log(`Job template: ${JOB_TEMPLATE.trimEnd().split('\n').length} lines, ${tags} tags; node ${process.version}`);
+console.log(
+  `Job template: ${JOB_TEMPLATE.trimEnd().split('\n').length} lines, ${tags} tags; node ${process.version}`,
+);
 
 {
   // One worker, renders one after another: the per-worker rate, every render in a fresh QuickJS context.
@@ -141,7 +161,9 @@ console.log(`Job template: ${JOB_TEMPLATE.trimEnd().split('\n').length} lines, $
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  console.log(`${'2 workers, 16 in flight, eta Job'.padEnd(58)} ${(n / seconds).toFixed(0).padStart(5)} renders/s`);
+  console.log(
+    `${'2 workers, 16 in flight, eta Job'.padEnd(58)} ${(n / seconds).toFixed(0).padStart(5)} renders/s`,
+  );
   await r.close();
 }
 

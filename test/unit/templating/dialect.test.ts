@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeTemplate, detectDialect, etaBraceBalance, unbalancedGoBlock } from '../../../src/templating/dialect.ts';
+import {
+  analyzeTemplate,
+  detectDialect,
+  etaBraceBalance,
+  unbalancedGoBlock,
+} from '../../../src/templating/dialect.ts';
 import { TemplateError } from '../../../src/templating/errors.ts';
 import { lexGoAction, significantTokens } from '../../../src/templating/sandbox/go-lexer.ts';
 import { scanTags } from '../../../src/templating/tags.ts';
@@ -105,7 +110,8 @@ describe('scanTags', () => {
 });
 
 describe('lexGoAction', () => {
-  const kinds = (src: string) => significantTokens(lexGoAction(src, 0, false).tokens).map((t) => `${t.kind}:${t.text}`);
+  const kinds = (src: string) =>
+    significantTokens(lexGoAction(src, 0, false).tokens).map((t) => `${t.kind}:${t.text}`);
 
   it('lexes fields, variables, keywords, strings, numbers, pipes', () => {
     expect(kinds('if eq .a.b "x" | not')).toEqual([

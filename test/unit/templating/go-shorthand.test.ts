@@ -4,8 +4,21 @@ import { describe, expect, it } from 'vitest';
 import { GoTemplateError, renderGoTemplate } from '../../../src/templating/sandbox/go-shorthand.ts';
 
 const data = {
-  plugConfig: { hello: 'world', quote: 'a "b": c', replicas: 3, big: 1000000, huge: 1e21, ratio: 0.5, on: true },
-  socketConfig: { nested: { deep: { value: 'x' } }, list: [1, 'two', null], map: { b: 2, a: 'one' }, nothing: null },
+  plugConfig: {
+    hello: 'world',
+    quote: 'a "b": c',
+    replicas: 3,
+    big: 1000000,
+    huge: 1e21,
+    ratio: 0.5,
+    on: true,
+  },
+  socketConfig: {
+    nested: { deep: { value: 'x' } },
+    list: [1, 'two', null],
+    map: { b: 2, a: 'one' },
+    nothing: null,
+  },
   text: 'plain',
 };
 
@@ -25,19 +38,25 @@ function failure(src: string): GoTemplateError {
 
 describe('Go shorthand: path lookups', () => {
   it('renders paths as Go printed them, integers as integers', () => {
-    expect(render('a: {% .plugConfig.hello %}\nb: {% .plugConfig.replicas %}\nc: {% .plugConfig.big %}').output).toBe(
-      'a: world\nb: 3\nc: 1000000',
+    expect(
+      render('a: {% .plugConfig.hello %}\nb: {% .plugConfig.replicas %}\nc: {% .plugConfig.big %}').output,
+    ).toBe('a: world\nb: 3\nc: 1000000');
+    expect(render('{% .plugConfig.ratio %} {% .plugConfig.on %} {% .plugConfig.huge %}').output).toBe(
+      '0.5 true 1e+21',
     );
-    expect(render('{% .plugConfig.ratio %} {% .plugConfig.on %} {% .plugConfig.huge %}').output).toBe('0.5 true 1e+21');
     expect(render('{% .socketConfig.nested.deep.value %}').output).toBe('x');
   });
 
   it('renders maps and slices with Go formatting (sorted keys, <nil>)', () => {
-    expect(render('{% .socketConfig.map %}|{% .socketConfig.list %}').output).toBe('map[a:one b:2]|[1 two <nil>]');
+    expect(render('{% .socketConfig.map %}|{% .socketConfig.list %}').output).toBe(
+      'map[a:one b:2]|[1 two <nil>]',
+    );
   });
 
   it('renders a missing key as "" and reports its path; null renders as "" without a warning', () => {
-    const r = render('x: "{% .plugConfig.foo %}" y: "{% .nope.deeper %}" z: "{% .socketConfig.nothing %}" {% .plugConfig.foo %}');
+    const r = render(
+      'x: "{% .plugConfig.foo %}" y: "{% .nope.deeper %}" z: "{% .socketConfig.nothing %}" {% .plugConfig.foo %}',
+    );
     expect(r.output).toBe('x: "" y: "" z: "" ');
     expect(r.missingKeys).toEqual(['.plugConfig.foo', '.nope.deeper']);
   });
@@ -78,12 +97,18 @@ describe('Go shorthand: trim markers and comments', () => {
 
 describe('Go shorthand: anything else fails with the eta spelling', () => {
   it.each([
-    ['{% .x | quote %}', 'line 1: Go pipelines are not supported yet; in eta write {%= JSON.stringify(it.x) %}'],
+    [
+      '{% .x | quote %}',
+      'line 1: Go pipelines are not supported yet; in eta write {%= JSON.stringify(it.x) %}',
+    ],
     ['{% .a.b | default "z" %}', 'Go pipelines are not supported yet; in eta write {%= (it.a.b || "z") %}'],
     ['{% quote .x %}', 'Go function calls are not supported yet; in eta write {%= JSON.stringify(it.x) %}'],
     ['{% .x | upper | quote %}', '{%= JSON.stringify(String(it.x).toUpperCase()) %}'],
     ['{% .x | nindent 4 %}', 'String(it.x).replace(/^/gm, " ".repeat(4))'],
-    ['{% if eq .a "1" %}x{% end %}', 'Go `if` is not supported yet; in eta write {% if (it.a === "1") { %} … {% } %}'],
+    [
+      '{% if eq .a "1" %}x{% end %}',
+      'Go `if` is not supported yet; in eta write {% if (it.a === "1") { %} … {% } %}',
+    ],
     ['{% if .a %}x{% else %}y{% end %}', '{% if (it.a) { %}'],
     ['{% range .list %}x{% end %}', '{% for (const item of it.list) { %} … {% } %}'],
     ['{% range $k, $v := .map %}x{% end %}', '{% for (const [k, v] of Object.entries(it.map)) { %}'],
