@@ -14,6 +14,7 @@ metadata:
     app.kubernetes.io/name: {%= it.plug.metadata.name %}
     app.kubernetes.io/component: migrate
     socket: {%= it.socket.metadata.name %}
+    plug-uid: {%= it.plug.metadata.uid %}
 spec:
   backoffLimit: {%= it.socketConfig.retries %}
   template:
@@ -21,9 +22,9 @@ spec:
       labels:
         job: {%= it.plug.metadata.name %}-migrate
     spec:
-      restartPolicy: Never
+      restartPolicy: {%= it.socketConfig.restartPolicy ?? 'Never' %}
       containers:
-        - name: migrate
+        - name: {%= it.plug.metadata.name %}
           image: {%= it.plugConfig.image %}
           env:
             - name: DATABASE
@@ -111,6 +112,23 @@ console.log(
 );
 
 {
+  // Memory first, in a fresh process: 5,000 renders on 2 workers (default recycling after 1,000 renders each),
+  // then the RSS of the whole process (worker threads included).
+  const rss0 = process.memoryUsage().rss;
+  const r = new TemplateRenderer({ workers: 2 });
+  for (let i = 0; i < 5000; i += 10) {
+    await Promise.all(Array.from({ length: 10 }, () => r.render(JOB_TEMPLATE, DATA)));
+  }
+  const rss1 = process.memoryUsage().rss;
+  console.log(
+    `RSS before pool ${(rss0 / 2 ** 20).toFixed(0)} MiB, after 5,000 renders ${(rss1 / 2 ** 20).toFixed(0)} MiB ` +
+      `(2 workers, each with up to 64 MiB of WebAssembly memory); workers spawned: ${r.stats().spawned}`,
+  );
+  await r.close();
+  console.log(`RSS after close ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+}
+
+{
   // One worker, renders one after another: the per-worker rate, every render in a fresh QuickJS context.
   const r = new TemplateRenderer({ workers: 1, recycleAfter: 1_000_000 });
   await sequential(r, 300, () => JOB_TEMPLATE); // warm up (worker start, WebAssembly tier-up)
@@ -165,20 +183,4 @@ console.log(
     `${'2 workers, 16 in flight, eta Job'.padEnd(58)} ${(n / seconds).toFixed(0).padStart(5)} renders/s`,
   );
   await r.close();
-}
-
-{
-  // Memory: 5,000 renders on 2 workers (default recycling), then RSS of the whole process.
-  const rss0 = process.memoryUsage().rss;
-  const r = new TemplateRenderer({ workers: 2 });
-  for (let i = 0; i < 5000; i += 10) {
-    await Promise.all(Array.from({ length: 10 }, () => r.render(JOB_TEMPLATE, DATA)));
-  }
-  const rss1 = process.memoryUsage().rss;
-  console.log(
-    `RSS before pool ${(rss0 / 2 ** 20).toFixed(0)} MiB, after 5,000 renders ${(rss1 / 2 ** 20).toFixed(0)} MiB ` +
-      `(2 workers, each with up to 64 MiB of WebAssembly memory); workers spawned: ${r.stats().spawned}`,
-  );
-  await r.close();
-  console.log(`RSS after close ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 }

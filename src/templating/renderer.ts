@@ -22,7 +22,9 @@ import {
   type RenderRequest,
   type WireJob,
   type WorkerInit,
+  type YamlRequest,
 } from './wire.ts';
+import { DEFAULT_MAX_ALIAS_COUNT, DEFAULT_MAX_DOCUMENTS, type YamlDocumentLimits } from './yaml-documents.ts';
 
 export type { TemplateLimits } from './limits.ts';
 
@@ -35,6 +37,12 @@ export interface TemplateRendererOptions {
   limits?: Partial<TemplateLimits>;
   /** Replace a worker after this many renders (default 1000). */
   recycleAfter?: number;
+  /**
+   * Native stack of each worker thread in MiB (default 16). QuickJS's C code runs on it; with the default
+   * `stackBytes` (128 KiB) QuickJS stops first. A smaller value makes host-level stack overflows possible: the
+   * worker is then retired (tests use that).
+   */
+  workerStackSizeMb?: number;
 }
 
 export interface RenderOptions {
@@ -70,6 +78,7 @@ interface PendingRender {
   readonly seed: string;
   readonly name: string | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly yaml: YamlRequest | undefined;
   readonly resolve: (results: readonly JobResult[]) => void;
   readonly reject: (error: TemplateError) => void;
   onAbort?: () => void;
@@ -100,6 +109,7 @@ export class TemplateRenderer {
   readonly limits: TemplateLimits;
   readonly #workers: number;
   readonly #recycleAfter: number;
+  readonly #workerStackSizeMb: number;
   readonly #slots = new Set<WorkerSlot>();
   readonly #queue: PendingRender[] = [];
   #bundle: SandboxBundle | undefined;
@@ -113,6 +123,7 @@ export class TemplateRenderer {
     this.limits = resolveTemplateLimits(opts.limits);
     this.#workers = validateCount('workers', opts.workers, 2, 64);
     this.#recycleAfter = validateCount('recycleAfter', opts.recycleAfter, 1000, 10_000_000);
+    this.#workerStackSizeMb = validateCount('workerStackSizeMb', opts.workerStackSizeMb, 16, 256);
   }
 
   /** Renders one template (eta, Go dialect, or plain text returned as is without a sandbox round trip). */
@@ -164,7 +175,7 @@ export class TemplateRenderer {
     }
     if (jobs.length > 0) {
       const dataJson = this.#serialize(data, name);
-      const results = await this.#enqueue(jobs, dataJson, opts);
+      const results = await this.#enqueue(jobs, dataJson, opts, undefined);
       results.forEach((r, k) => {
         const i = jobIndex[k] as number;
         items[i] = r.ok
@@ -175,6 +186,37 @@ export class TemplateRenderer {
     return items.map(
       (item) => item ?? { ok: false, error: new TemplateError('TemplateSandboxFailure', 'no result') },
     );
+  }
+
+  /**
+   * Renders a text template and parses the result as YAML documents, each a mapping (empty documents are
+   * skipped; an empty result gives none). The parse runs in the worker within the render's deadline, also for
+   * text without tags (hostile YAML costs seconds of CPU per MiB: never on the operator's main thread).
+   */
+  async renderDocuments(
+    template: string,
+    data: unknown,
+    opts: RenderOptions & YamlDocumentLimits = {},
+  ): Promise<{ documents: Record<string, unknown>[]; warnings: string[] }> {
+    const name = opts.name;
+    if (this.#closed)
+      throw new TemplateError('TemplateRendererClosed', 'the template renderer is closed', {
+        templateName: name,
+      });
+    if (opts.signal?.aborted)
+      throw new TemplateError('TemplateAborted', 'the render was aborted', { templateName: name });
+    const checked = this.#precheck(template, name);
+    if ('error' in checked) throw checked.error;
+    if (checked.dialect === 'none' && template.trim() === '') return { documents: [], warnings: [] };
+    const dataJson = checked.dialect === 'none' ? 'null' : this.#serialize(data, name);
+    const yaml: YamlRequest = {
+      maxDocuments: opts.maxDocuments ?? DEFAULT_MAX_DOCUMENTS,
+      maxAliasCount: opts.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
+    };
+    const [result] = await this.#enqueue([{ dialect: checked.dialect, src: template }], dataJson, opts, yaml);
+    if (!result) throw new TemplateError('TemplateSandboxFailure', 'no result', { templateName: name });
+    if (!result.ok) throw new TemplateError(result.code, result.message, { templateName: name });
+    return { documents: result.documents ? [...result.documents] : [], warnings: [...result.warnings] };
   }
 
   stats(): RendererStats {
@@ -274,7 +316,12 @@ export class TemplateRenderer {
     return json;
   }
 
-  #enqueue(jobs: WireJob[], dataJson: string, opts: RenderOptions): Promise<readonly JobResult[]> {
+  #enqueue(
+    jobs: WireJob[],
+    dataJson: string,
+    opts: RenderOptions,
+    yaml: YamlRequest | undefined,
+  ): Promise<readonly JobResult[]> {
     return new Promise((resolve, reject) => {
       const render: PendingRender = {
         jobs,
@@ -282,6 +329,7 @@ export class TemplateRenderer {
         seed: opts.seed ?? '',
         name: opts.name,
         signal: opts.signal,
+        yaml,
         resolve,
         reject,
       };
@@ -370,7 +418,11 @@ export class TemplateRenderer {
       execArgv: [],
       stdout: false,
       stderr: false,
-      resourceLimits: { stackSizeMb: 16, maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32 },
+      resourceLimits: {
+        stackSizeMb: this.#workerStackSizeMb,
+        maxOldGenerationSizeMb: 128,
+        maxYoungGenerationSizeMb: 32,
+      },
     });
     this.#spawned++;
     let markExited: () => void = () => {};
@@ -463,6 +515,7 @@ export class TemplateRenderer {
       timeoutMs,
       maxOutputBytes: this.limits.maxOutputBytes,
       maxErrorMessageLength: this.limits.maxErrorMessageLength,
+      yaml: render.yaml,
     };
     const timer = setTimeout(() => {
       if (slot.current?.id !== id) return;

@@ -14,8 +14,15 @@ export interface WorkerInit {
 }
 
 export interface WireJob {
-  readonly dialect: 'eta' | 'go';
+  /** 'none': text without tags, not rendered (sent only to have its YAML parsed in the worker). */
+  readonly dialect: 'eta' | 'go' | 'none';
   readonly src: string;
+}
+
+/** Parse each rendered text as YAML documents, in the worker (see yaml-documents.ts). */
+export interface YamlRequest {
+  readonly maxDocuments: number;
+  readonly maxAliasCount: number;
 }
 
 export interface RenderRequest {
@@ -27,10 +34,17 @@ export interface RenderRequest {
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
   readonly maxErrorMessageLength: number;
+  readonly yaml?: YamlRequest | undefined;
 }
 
 export type JobResult =
-  | { readonly ok: true; readonly output: string; readonly warnings: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly output: string;
+      readonly warnings: readonly string[];
+      /** When the request asked for YAML: the documents of `output`. */
+      readonly documents?: readonly Record<string, unknown>[];
+    }
   | { readonly ok: false; readonly code: TemplateErrorCode; readonly message: string };
 
 export type WorkerMessage =

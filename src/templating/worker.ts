@@ -21,7 +21,7 @@ import {
   type QuickJSSyncVariant,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import type { TemplateErrorCode } from './errors.ts';
+import { TemplateError, type TemplateErrorCode } from './errors.ts';
 import { resolveSandboxModule, sandboxModuleName } from './sandbox-sources.ts';
 import { webAssembly } from './wasm.ts';
 import {
@@ -31,6 +31,7 @@ import {
   type WorkerInit,
   type WorkerMessage,
 } from './wire.ts';
+import { parseYamlDocuments } from './yaml-documents.ts';
 
 // The package's types are CommonJS-shaped; imported as ESM, its default export is the variant itself.
 const releaseSync = releaseSyncImport as unknown as QuickJSSyncVariant;
@@ -247,6 +248,10 @@ class Sandbox {
     for (let i = 0; i < req.jobs.length; i++) {
       const job = req.jobs[i];
       if (!job) continue;
+      if (job.dialect === 'none') {
+        results[i] = { ok: true, output: job.src, warnings: [] };
+        continue;
+      }
       if (job.dialect === 'go') {
         toRun.push({ index: i, job: { d: 'go', s: job.src } });
         continue;
@@ -281,7 +286,20 @@ class Sandbox {
           }
         : r;
     });
-    return { type: 'result', id: req.id, results: final, retire: false };
+    const yaml = req.yaml;
+    if (!yaml) return { type: 'result', id: req.id, results: final, retire: false };
+    // YAML of rendered text is parsed here, not on the operator's main thread: the host's deadline timer bounds it.
+    const parsed = final.map((r): JobResult => {
+      if (!r.ok) return r;
+      try {
+        const documents = parseYamlDocuments(r.output, yaml);
+        return { ok: true, output: r.output, warnings: r.warnings, documents };
+      } catch (e) {
+        if (e instanceof TemplateError) return { ok: false, code: e.code, message: e.message };
+        throw e;
+      }
+    });
+    return { type: 'result', id: req.id, results: parsed, retire: false };
   }
 
   /** One fresh runtime + context: load the entry module, call run() with strings, read one string back. */

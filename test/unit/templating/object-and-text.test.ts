@@ -228,6 +228,34 @@ metadata:
     });
   });
 
+  it('parses YAML in the worker, also for text without tags, within the render deadline', async () => {
+    const before = r.stats().roundTrips;
+    expect((await renderTextTemplateDocuments(r, 'kind: A\n---\nkind: B\n', {})).documents).toEqual([
+      { kind: 'A' },
+      { kind: 'B' },
+    ]);
+    expect(r.stats().roundTrips).toBe(before + 1);
+    // YAML that takes seconds of CPU to parse (200,000 flow items) is cut at the deadline, and the operator's
+    // event loop keeps turning meanwhile.
+    const fast = new TemplateRenderer({
+      workers: 1,
+      limits: { timeoutMs: 200, maxOutputBytes: 2 * 1024 * 1024 },
+    });
+    try {
+      await fast.render('{%= 1 %}', {});
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 10);
+      const slow = `a: [${Array.from({ length: 200_000 }, () => '1').join(',')}]\n`;
+      await expect(renderTextTemplateDocuments(fast, slow, {})).rejects.toMatchObject({
+        code: 'TemplateTimeout',
+      });
+      clearInterval(ticker);
+      expect(ticks).toBeGreaterThan(5);
+    } finally {
+      await fast.close();
+    }
+  });
+
   it('passes on missing-key warnings', async () => {
     const res = await renderTextTemplateDocuments(r, 'kind: X\nname: "{% .plugConfig.nope %}"\n', data);
     expect(res).toEqual({ documents: [{ kind: 'X', name: '' }], warnings: ['missing key .plugConfig.nope'] });
@@ -283,10 +311,24 @@ describe('parseYamlDocuments', () => {
     expect(e.message).not.toContain('s3cr3t');
   });
 
-  it('refuses duplicate keys and keeps a __proto__ key an own property', () => {
-    expect(() => parseYamlDocuments('a: 1\na: 2\n')).toThrow(
+  it('refuses duplicate keys (in linear time) and keeps a __proto__ key an own property', () => {
+    expect(() => parseYamlDocuments('a: 1\nb:\n  c: 1\n  c: 2\n')).toThrow(
+      expect.objectContaining({
+        code: 'TemplateOutputInvalid',
+        message: 'YAML document 1: the key "c" is repeated (line 4)',
+      }),
+    );
+    expect(() => parseYamlDocuments('a: 1\n"a": 2\n')).toThrow(
       expect.objectContaining({ code: 'TemplateOutputInvalid' }),
     );
+    expect(() => parseYamlDocuments('? [a]\n: 1\n')).toThrow(
+      expect.objectContaining({ code: 'TemplateOutputInvalid' }),
+    );
+    const manyKeys = Array.from({ length: 60_000 }, (_, i) => `k${i}: v`).join('\n');
+    const t0 = performance.now();
+    expect(Object.keys(parseYamlDocuments(manyKeys)[0] ?? {})).toHaveLength(60_000);
+    // yaml's own uniqueKeys check took 44 s on this text (pairwise); the linear walk keeps it to parsing time.
+    expect(performance.now() - t0).toBeLessThan(15_000);
     const [doc] = parseYamlDocuments('__proto__:\n  polluted: yes\n');
     expect(Object.getPrototypeOf(doc)).toBe(Object.prototype);
     expect(Object.keys(doc as object)).toEqual(['__proto__']);

@@ -94,6 +94,24 @@ describe('TemplateRenderer pool', () => {
     }
   });
 
+  it('retires a worker after a host-level stack overflow out of the WebAssembly', async () => {
+    // A 2 MiB native stack is too small for QuickJS's parser at a 256 KiB QuickJS limit: V8 throws a RangeError
+    // out of the WASM. That instance is no longer trusted: the render fails cleanly and the worker is replaced.
+    const r = new TemplateRenderer({ workers: 1, workerStackSizeMb: 2, limits: { stackBytes: 256 * 1024 } });
+    try {
+      await expect(
+        r.render(`{%= ${'('.repeat(100_000)}1${')'.repeat(100_000)} %}`, {}),
+      ).rejects.toMatchObject({
+        code: 'TemplateStackOverflow',
+        message: expect.stringContaining('RangeError'),
+      });
+      expect((await r.render('{%= "next" %}', {})).output).toBe('next');
+      expect(r.stats().spawned).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('recycles a worker after `recycleAfter` renders', async () => {
     const r = new TemplateRenderer({ workers: 1, recycleAfter: 3 });
     try {
