@@ -454,10 +454,8 @@ export class TemplateRenderer {
         this.#pump();
         return;
       case 'init-failed':
-        this.#initFailures++;
         void this.#stop(slot);
-        if (this.#initFailures >= 3) this.#failQueue(`the sandbox worker could not start: ${msg.message}`);
-        else this.#pump();
+        this.#startFailed(msg.message);
         return;
       default: {
         const current = slot.current;
@@ -482,7 +480,22 @@ export class TemplateRenderer {
     }
   }
 
+  /** A worker died before it was ready. Three in a row fail the queue instead of respawning in a loop. */
+  #startFailed(reason: string): void {
+    this.#initFailures++;
+    if (this.#initFailures >= 3) {
+      this.#initFailures = 0;
+      this.#failQueue(`the sandbox worker could not start: ${reason}`);
+    }
+    this.#pump();
+  }
+
   #onCrash(slot: WorkerSlot, err: Error): void {
+    if (slot.state === 'starting') {
+      void this.#stop(slot);
+      this.#startFailed(err.message);
+      return;
+    }
     const current = slot.current;
     slot.current = undefined;
     if (current) {
