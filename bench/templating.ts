@@ -113,19 +113,21 @@ console.log(
 
 {
   // Memory first, in a fresh process: 5,000 renders on 2 workers (default recycling after 1,000 renders each),
-  // then the RSS of the whole process (worker threads included).
+  // with the RSS of the whole process (worker threads included) along the way.
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
   const rss0 = process.memoryUsage().rss;
   const r = new TemplateRenderer({ workers: 2 });
+  const marks: string[] = [];
   for (let i = 0; i < 5000; i += 10) {
     await Promise.all(Array.from({ length: 10 }, () => r.render(JOB_TEMPLATE, DATA)));
+    if ((i + 10) % 1000 === 0) marks.push(`${i + 10}: ${mib(process.memoryUsage().rss)}`);
   }
-  const rss1 = process.memoryUsage().rss;
   console.log(
-    `RSS before pool ${(rss0 / 2 ** 20).toFixed(0)} MiB, after 5,000 renders ${(rss1 / 2 ** 20).toFixed(0)} MiB ` +
-      `(2 workers, each with up to 64 MiB of WebAssembly memory); workers spawned: ${r.stats().spawned}`,
+    `RSS before the pool ${mib(rss0)}; after N renders (2 workers, 64 MiB WebAssembly memory cap each):`,
   );
+  console.log(`  ${marks.join(', ')}; workers spawned: ${r.stats().spawned}`);
   await r.close();
-  console.log(`RSS after close ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`  after close(): ${mib(process.memoryUsage().rss)}`);
 }
 
 {
