@@ -145,34 +145,19 @@ export class TemplateRenderer {
     opts: RenderOptions = {},
   ): Promise<BatchItem[]> {
     const name = opts.name;
-    if (this.#closed)
-      throw new TemplateError('TemplateRendererClosed', 'the template renderer is closed', {
-        templateName: name,
-      });
-    if (opts.signal?.aborted)
-      throw new TemplateError('TemplateAborted', 'the render was aborted', { templateName: name });
+    this.#assertUsable(opts);
     const items: (BatchItem | undefined)[] = new Array(templates.length).fill(undefined);
     const jobs: WireJob[] = [];
     const jobIndex: number[] = [];
-    let staticBytes = 0;
     templates.forEach((src, i) => {
       const checked = this.#precheck(src, name);
       if ('error' in checked) items[i] = { ok: false, error: checked.error };
-      else if (checked.dialect === 'none') {
-        staticBytes += Buffer.byteLength(src, 'utf8');
-        items[i] = { ok: true, output: src, warnings: [] };
-      } else {
+      else if (checked.dialect === 'none') items[i] = { ok: true, output: src, warnings: [] };
+      else {
         jobs.push({ dialect: checked.dialect, src });
         jobIndex.push(i);
       }
     });
-    if (staticBytes > this.limits.maxOutputBytes) {
-      throw new TemplateError(
-        'TemplateOutputTooLarge',
-        `the rendered text is larger than ${this.limits.maxOutputBytes} bytes`,
-        { templateName: name },
-      );
-    }
     if (jobs.length > 0) {
       const dataJson = this.#serialize(data, name);
       const results = await this.#enqueue(jobs, dataJson, opts, undefined);
@@ -182,6 +167,16 @@ export class TemplateRenderer {
           ? { ok: true, output: r.output, warnings: [...r.warnings] }
           : { ok: false, error: new TemplateError(r.code, r.message, { templateName: name }) };
       });
+    }
+    // The sandbox capped what it rendered; text without tags counts toward the same cap.
+    let bytes = 0;
+    for (const item of items) if (item?.ok) bytes += Buffer.byteLength(item.output, 'utf8');
+    if (bytes > this.limits.maxOutputBytes) {
+      throw new TemplateError(
+        'TemplateOutputTooLarge',
+        `the rendered text is larger than ${this.limits.maxOutputBytes} bytes`,
+        { templateName: name },
+      );
     }
     return items.map(
       (item) => item ?? { ok: false, error: new TemplateError('TemplateSandboxFailure', 'no result') },
@@ -199,12 +194,7 @@ export class TemplateRenderer {
     opts: RenderOptions & YamlDocumentLimits = {},
   ): Promise<{ documents: Record<string, unknown>[]; warnings: string[] }> {
     const name = opts.name;
-    if (this.#closed)
-      throw new TemplateError('TemplateRendererClosed', 'the template renderer is closed', {
-        templateName: name,
-      });
-    if (opts.signal?.aborted)
-      throw new TemplateError('TemplateAborted', 'the render was aborted', { templateName: name });
+    this.#assertUsable(opts);
     const checked = this.#precheck(template, name);
     if ('error' in checked) throw checked.error;
     if (checked.dialect === 'none' && template.trim() === '') return { documents: [], warnings: [] };
@@ -253,6 +243,17 @@ export class TemplateRenderer {
       exits.push(this.#stop(slot));
     }
     await Promise.all(exits);
+  }
+
+  #assertUsable(opts: RenderOptions): void {
+    if (this.#closed) {
+      throw new TemplateError('TemplateRendererClosed', 'the template renderer is closed', {
+        templateName: opts.name,
+      });
+    }
+    if (opts.signal?.aborted) {
+      throw new TemplateError('TemplateAborted', 'the render was aborted', { templateName: opts.name });
+    }
   }
 
   #precheck(
