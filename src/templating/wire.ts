@@ -107,6 +107,12 @@ export function isWorkerMessage(v: unknown): v is WorkerMessage {
   }
 }
 
+/** Restores what sandbox/text-escape.ts escaped (NUL, unpaired surrogates, U+0001). */
+export function unescapeSandboxText(s: string): string {
+  if (!s.includes('\u0001')) return s;
+  return s.replace(/\u0001([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
+
 /**
  * Decodes what runner.ts returns: `<count>;` then per job `O<len>:<output><n>;<len>:<warning>...` or
  * `E<len>:<code><len>:<message>`. Returns null on any malformation (the caller reports a sandbox failure).
@@ -126,7 +132,7 @@ export function decodeRunResult(encoded: string, expectedJobs: number): JobResul
     if (len === null || p + len > encoded.length) return null;
     const s = encoded.slice(p, p + len);
     p += len;
-    return s;
+    return unescapeSandboxText(s);
   };
   const count = readInt(';');
   if (count !== expectedJobs) return null;

@@ -28,6 +28,7 @@ import {
   decodeRunResult,
   type JobResult,
   type RenderRequest,
+  unescapeSandboxText,
   type WorkerInit,
   type WorkerMessage,
 } from './wire.ts';
@@ -153,7 +154,7 @@ class EtaCompiler {
   compile(src: string, deadline: number, maxMessageLength: number, timeoutMs: number): CompileOutcome {
     const ctx = this.#ctx;
     this.#deadline = deadline;
-    const arg = ctx.newString(src);
+    const arg = ctx.newString(JSON.stringify(src));
     const max = ctx.newNumber(maxMessageLength);
     const result = ctx.callFunction(this.#compile, ctx.undefined, arg, max);
     arg.dispose();
@@ -163,7 +164,9 @@ class EtaCompiler {
       result.error.dispose();
       return { ok: false, fatal: true, ...failure };
     }
-    const text = ctx.typeof(result.value) === 'string' ? ctx.getString(result.value) : '';
+    const text = unescapeSandboxText(
+      ctx.typeof(result.value) === 'string' ? ctx.getString(result.value) : '',
+    );
     result.value.dispose();
     const kind = text[0];
     if (kind === 'O') return { ok: true, body: text.slice(1) };
@@ -336,7 +339,7 @@ class Sandbox {
         const args = [
           c.newString(JSON.stringify(jobs)),
           c.newString(req.dataJson),
-          c.newString(req.seed),
+          c.newString(JSON.stringify(req.seed)),
           c.newNumber(req.maxOutputBytes),
           c.newNumber(req.maxErrorMessageLength),
         ];

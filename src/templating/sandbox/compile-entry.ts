@@ -9,6 +9,7 @@
 // Runs inside QuickJS; 'eta/core' is eta's self-contained core build, served by the module loader.
 
 import { Eta } from 'eta/core';
+import { escapeSandboxText } from './text-escape.ts';
 
 const eta = new Eta({
   tags: ['{%', '%}'],
@@ -25,9 +26,11 @@ const eta = new Eta({
  * `O` + the function body; `E` + eta's syntax error (it names the line and column); or `X` + `name: message` of
  * anything else (out of memory, stack overflow: the worker then rebuilds this context).
  */
-export function compile(src: string, maxMessageLength: number): string {
+export function compile(srcJson: string, maxMessageLength: number): string {
+  // The source arrives as JSON: a NUL or an unpaired surrogate would not survive as a C string.
+  const src = JSON.parse(srcJson) as string;
   try {
-    return `O${eta.compileToString(src)}`;
+    return escapeSandboxText(`O${eta.compileToString(src)}`);
   } catch (e) {
     if (e === null) return 'XInternalError: out of memory';
     let name = '';
@@ -41,6 +44,6 @@ export function compile(src: string, maxMessageLength: number): string {
       message = '(unreadable error)';
     }
     if (message.length > maxMessageLength) message = `${message.slice(0, maxMessageLength - 1)}…`;
-    return name === 'EtaParser Error' ? `E${message}` : `X${name}: ${message}`;
+    return escapeSandboxText(name === 'EtaParser Error' ? `E${message}` : `X${name}: ${message}`);
   }
 }

@@ -9,6 +9,8 @@
 //
 // Pure module: no Node built-ins, no host globals.
 
+import { escapeSandboxText } from './text-escape.ts';
+
 export type GoRenderer = (
   src: string,
   data: unknown,
@@ -72,7 +74,8 @@ class EtaFailure {
   }
 }
 
-function field(s: string): string {
+function field(text: string): string {
+  const s = escapeSandboxText(text);
   return `${s.length}:${s}`;
 }
 
@@ -229,13 +232,14 @@ export function createRunner(goRender: GoRenderer | null) {
   return function run(
     jobsJson: string,
     dataJson: string,
-    seed: string,
+    seedJson: string,
     maxOutputLength: number,
     maxMessageLength: number,
   ): string {
     // Kept until an error is reported: freeing it leaves room to build the report after an out-of-memory.
     const reserve: { ballast: ArrayBuffer | null } = { ballast: new ArrayBufferCtor(256 * 1024) };
     const jobs = parseJson(jobsJson) as Job[];
+    const seed = parseJson(seedJson) as string;
     const count = jobs.length;
     const errorRecord = (code: string, message: string): string => {
       reserve.ballast = null;

@@ -133,6 +133,18 @@ spec:
   });
 });
 
+describe('text crossing the sandbox boundary', () => {
+  it('keeps NUL, U+0001, unpaired surrogates and astral characters intact, in templates, data and output', async () => {
+    const odd = 'nul:\u0000 soh:\u0001 lone:\uD800 low:\uDC00 pair:😀 é';
+    expect((await r.render(`${odd}|{%= it.v %}|{%= "\\u0000\\uDBFF" %}`, { v: odd })).output).toBe(
+      `${odd}|${odd}|\u0000\uDBFF`,
+    );
+    expect((await r.render('{% .v %}', { v: odd })).output).toBe(odd);
+    const e = await failure('{% throw new Error("bad \\u0000 \\uD800") %}');
+    expect(e.message).toBe('line 1: Error: bad \u0000 \uD800');
+  });
+});
+
 describe('Go shorthand in the sandbox', () => {
   it('renders paths, trims, and reports missing keys as warnings', async () => {
     const { output, warnings } = await r.render(
