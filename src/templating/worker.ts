@@ -364,8 +364,10 @@ class Sandbox {
         if (c.typeof(result.value) !== 'string') {
           return { failure: { code: 'TemplateSandboxFailure', message: 'the sandbox returned no text' } };
         }
-        // Everything the runner returns is bounded by the output cap plus capped messages and warnings.
-        const limit = req.maxOutputBytes + jobs.length * (req.maxErrorMessageLength + 64) + 100 * 400 + 64;
+        // Everything the runner returns is bounded by the output cap plus capped messages and warnings, times 5
+        // for the escapes of text-escape.ts (one character becomes five).
+        const limit =
+          5 * (req.maxOutputBytes + jobs.length * (req.maxErrorMessageLength + 64 + 100 * 400) + 64);
         if ((c.getLength(result.value) ?? 0) > limit) {
           return {
             failure: {
