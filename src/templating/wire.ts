@@ -110,6 +110,7 @@ export function isWorkerMessage(v: unknown): v is WorkerMessage {
 /** Restores what sandbox/text-escape.ts escaped (NUL, unpaired surrogates, U+0001). */
 export function unescapeSandboxText(s: string): string {
   if (!s.includes('\u0001')) return s;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0001 is the escape character of text-escape.ts.
   return s.replace(/\u0001([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 

@@ -5,6 +5,7 @@
 // Pure module, runs inside QuickJS. It uses only intrinsics captured when the module is evaluated, before any
 // tenant code runs, and no regular-expression method that a template could override.
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and U+0001 are exactly what must be escaped.
 const UNSAFE = /[\u0000\u0001]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const call = Function.prototype.call;
 const bind = Function.prototype.bind;
