@@ -411,20 +411,28 @@ export class TemplateRenderer {
       memoryBytes: this.limits.memoryBytes,
       stackBytes: this.limits.stackBytes,
     };
-    const worker = new Worker(WORKER_URL, {
-      workerData: init,
-      // The sandbox needs no environment: the worker gets an empty one, not a copy of the operator's.
-      env: {},
-      argv: [],
-      execArgv: [],
-      stdout: false,
-      stderr: false,
-      resourceLimits: {
-        stackSizeMb: this.#workerStackSizeMb,
-        maxOldGenerationSizeMb: 128,
-        maxYoungGenerationSizeMb: 32,
-      },
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_URL, {
+        workerData: init,
+        // The sandbox needs no environment: the worker gets an empty one, not a copy of the operator's.
+        env: {},
+        argv: [],
+        execArgv: [],
+        stdout: false,
+        stderr: false,
+        resourceLimits: {
+          stackSizeMb: this.#workerStackSizeMb,
+          maxOldGenerationSizeMb: 128,
+          maxYoungGenerationSizeMb: 32,
+        },
+      });
+    } catch (e) {
+      this.#failQueue(
+        `the sandbox worker could not be created: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      return;
+    }
     this.#spawned++;
     let markExited: () => void = () => {};
     const exited = new Promise<void>((resolve) => {
