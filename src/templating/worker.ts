@@ -20,6 +20,7 @@ import {
   type QuickJSRuntime,
   type QuickJSSyncVariant,
   type QuickJSWASMModule,
+  shouldInterruptAfterDeadline,
 } from 'quickjs-emscripten-core';
 import { TemplateError, type TemplateErrorCode } from './errors.ts';
 import { resolveSandboxModule, sandboxModuleName } from './sandbox-sources.ts';
@@ -324,7 +325,7 @@ class Sandbox {
         rt.setMaxStackSize(this.#stackBytes);
         // Does not hold on its own in 0.32 (the WebAssembly.Memory cap does); kept as an early, cheap stop.
         rt.setMemoryLimit(this.#memoryBytes);
-        rt.setInterruptHandler(() => Date.now() > deadline);
+        rt.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
         rt.setModuleLoader(loader.load, loader.normalize);
         const c = rt.newContext();
         ctx = c;
