@@ -145,7 +145,8 @@ describe('text crossing the sandbox boundary', () => {
   });
 });
 
-describe('Go shorthand in the sandbox', () => {
+// Shorthand-specific expectations (unsupported constructs): update when the full Go engine lands.
+describe('Go dialect in the sandbox (shorthand)', () => {
   it('renders paths, trims, and reports missing keys as warnings', async () => {
     const { output, warnings } = await r.render(
       'name: {% .plug.metadata.name %}\nreplicas: {% .plugConfig.big %}\nfoo: "{% .plugConfig.foo %}"\n  {%- /* gone */%}\nend',
