@@ -4,7 +4,7 @@
 
 const g = globalThis as Record<string, unknown>;
 
-function utf8Encode(input: string): Uint8Array {
+export function utf8Encode(input: string): Uint8Array {
   const bytes: number[] = [];
   for (let i = 0; i < input.length; i++) {
     let c = input.charCodeAt(i);
@@ -23,61 +23,71 @@ function utf8Encode(input: string): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-function utf8Decode(bytes: Uint8Array, fatal: boolean): string {
+/** The WHATWG UTF-8 decoder (one U+FFFD per maximal invalid subpart, as Node's TextDecoder). */
+export function utf8Decode(bytes: Uint8Array, fatal: boolean): string {
   let out = '';
-  let i = 0;
-  const bad = (): number => {
+  let needed = 0;
+  let seen = 0;
+  let cp = 0;
+  let lower = 0x80;
+  let upper = 0xbf;
+  const bad = (): void => {
     if (fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
-    return 0xfffd;
+    out += '\uFFFD';
   };
-  while (i < bytes.length) {
+  for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i] as number;
-    let c: number;
-    let need = 0;
-    if (b < 0x80) c = b;
-    else if (b >= 0xc2 && b < 0xe0) {
-      c = b & 31;
-      need = 1;
-    } else if (b >= 0xe0 && b < 0xf0) {
-      c = b & 15;
-      need = 2;
-    } else if (b >= 0xf0 && b < 0xf5) {
-      c = b & 7;
-      need = 3;
-    } else {
-      out += String.fromCodePoint(bad());
-      i++;
+    if (needed === 0) {
+      if (b <= 0x7f) out += String.fromCharCode(b);
+      else if (b >= 0xc2 && b <= 0xdf) {
+        needed = 1;
+        cp = b & 0x1f;
+      } else if (b >= 0xe0 && b <= 0xef) {
+        if (b === 0xe0) lower = 0xa0;
+        if (b === 0xed) upper = 0x9f;
+        needed = 2;
+        cp = b & 0xf;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        if (b === 0xf0) lower = 0x90;
+        if (b === 0xf4) upper = 0x8f;
+        needed = 3;
+        cp = b & 0x7;
+      } else bad();
       continue;
     }
-    let ok = true;
-    for (let k = 1; k <= need; k++) {
-      const n = bytes[i + k];
-      if (n === undefined || (n & 0xc0) !== 0x80) {
-        ok = false;
-        break;
-      }
-      c = (c << 6) | (n & 63);
-    }
-    const overlong = (need === 2 && c < 0x800) || (need === 3 && (c < 0x10000 || c > 0x10ffff));
-    if (!ok || overlong || (c >= 0xd800 && c <= 0xdfff)) {
-      out += String.fromCodePoint(bad());
-      i++;
+    if (b < lower || b > upper) {
+      needed = 0;
+      seen = 0;
+      cp = 0;
+      lower = 0x80;
+      upper = 0xbf;
+      bad();
+      i--; // the byte starts over
       continue;
     }
-    out += String.fromCodePoint(c);
-    i += need + 1;
+    lower = 0x80;
+    upper = 0xbf;
+    cp = (cp << 6) | (b & 0x3f);
+    seen++;
+    if (seen === needed) {
+      out += String.fromCodePoint(cp);
+      needed = 0;
+      seen = 0;
+      cp = 0;
+    }
   }
+  if (needed !== 0) bad();
   return out;
 }
 
-class TextEncoderPolyfill {
+export class TextEncoderPolyfill {
   readonly encoding = 'utf-8';
   encode(input = ''): Uint8Array {
     return utf8Encode(String(input));
   }
 }
 
-class TextDecoderPolyfill {
+export class TextDecoderPolyfill {
   readonly encoding = 'utf-8';
   readonly fatal: boolean;
   constructor(label = 'utf-8', options: { fatal?: boolean } = {}) {
@@ -96,7 +106,7 @@ class TextDecoderPolyfill {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-function btoaPolyfill(input: string): string {
+export function btoaPolyfill(input: string): string {
   const s = String(input);
   let out = '';
   for (let i = 0; i < s.length; i += 3) {
@@ -114,7 +124,7 @@ function btoaPolyfill(input: string): string {
   return out;
 }
 
-function atobPolyfill(input: string): string {
+export function atobPolyfill(input: string): string {
   let s = String(input).replace(/[\t\n\f\r ]/g, '');
   if (s.length % 4 === 0) s = s.replace(/==?$/, '');
   if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) {
@@ -138,5 +148,3 @@ if (typeof g.TextEncoder === 'undefined') g.TextEncoder = TextEncoderPolyfill;
 if (typeof g.TextDecoder === 'undefined') g.TextDecoder = TextDecoderPolyfill;
 if (typeof g.btoa === 'undefined') g.btoa = btoaPolyfill;
 if (typeof g.atob === 'undefined') g.atob = atobPolyfill;
-
-export {};
