@@ -127,7 +127,7 @@ export class DefaultActions implements Actions {
     if (await this.apparatus?.event(o, event, objectEventBody(o.kind, o.raw as never), key, signal))
       out.effects++;
     const data = o.side === 'plug' ? { plug: o.raw } : { socket: o.raw };
-    await this.runResources(o, event, data, out, signal);
+    await this.runResources(o, event, data, o.uid, out, signal);
     return out;
   }
 
@@ -161,7 +161,14 @@ export class DefaultActions implements Actions {
       plugConfig,
       socketConfig,
     };
-    await this.runResources(o, event, data, out, signal);
+    await this.runResources(
+      o,
+      event,
+      data,
+      `${o.uid}/${side === 'plug' ? args.socketUid : plug.uid}`,
+      out,
+      signal,
+    );
     if (event === 'decoupled' && args.applied?.length) {
       const mine = args.applied.filter(
         (r) => r.side === side && !r.retain && !(args.stillUsed?.(r) ?? false),
@@ -192,7 +199,8 @@ export class DefaultActions implements Actions {
         result: (o === plug ? results.plug : results.socket).values,
       };
       for (let i = 0; i < list.length; i++) {
-        await this.runOne(o, list[i]!, `resultResources[${i}]`, data, false, out, signal);
+        const seed = `${o.uid}/${o === plug ? socket.uid : plug.uid}/resultResources[${i}]`;
+        await this.runOne(o, list[i]!, `resultResources[${i}]`, seed, data, false, out, signal);
       }
     }
     return out;
@@ -202,6 +210,7 @@ export class DefaultActions implements Actions {
     o: Owner,
     event: LifecycleEvent,
     data: Record<string, unknown>,
+    seedBase: string,
     out: Outcome,
     signal?: AbortSignal,
   ): Promise<void> {
@@ -211,15 +220,28 @@ export class DefaultActions implements Actions {
       if (!r.when?.includes(event)) continue;
       // Objects applied for created/deleted belong to the owner, not to a coupling: never recorded.
       const record = event === 'coupled' || event === 'updated';
-      await this.runOne(o, r, `resources[${i}]`, data, record ? isRetained(r) : undefined, out, signal);
+      await this.runOne(
+        o,
+        r,
+        `resources[${i}]`,
+        `${seedBase}/resources[${i}]`,
+        data,
+        record ? isRetained(r) : undefined,
+        out,
+        signal,
+      );
     }
   }
 
-  /** Renders one resource entry and performs its action on every object it yields. */
+  /**
+   * Renders one resource entry and performs its action on every object it yields. `seed` makes the
+   * Go dialect's random functions stable per owner, coupling and position.
+   */
   private async runOne(
     o: Owner,
     r: ResourceAction,
     where: string,
+    seed: string,
     data: unknown,
     retain: boolean | undefined,
     out: Outcome,
@@ -236,7 +258,7 @@ export class DefaultActions implements Actions {
     }
     try {
       const rendered = await this.templates.renderResource(r, data, {
-        seed: `${o.uid}/${where}`,
+        seed,
         name: what,
         ...(signal ? { signal } : {}),
       });

@@ -208,8 +208,14 @@ export class DefaultResolver implements Resolver {
     return out;
   }
 
+  /**
+   * Renders a configTemplate/resultTemplate. The seed of the Go dialect's random functions is the
+   * owner, the other side of the coupling and the field: a generated password is stable for this
+   * coupling (the same at coupled, updated and every re-read) and differs between couplings.
+   */
   private async renderMap(
     o: Owner,
+    peer: Owner,
     templates: Record<string, string> | undefined,
     data: unknown,
     field: string,
@@ -222,7 +228,7 @@ export class DefaultResolver implements Resolver {
     if (!this.templates) throw new StepError(Reason.TemplateError, `${what}: templating is not available`);
     try {
       return await this.templates.renderMap(templates, data, {
-        seed: `${o.uid}/${field}`,
+        seed: `${o.uid}/${peer.uid}/${field}`,
         name: what,
         ...(signal ? { signal } : {}),
       });
@@ -254,7 +260,7 @@ export class DefaultResolver implements Resolver {
     const [secret, configMap, tpl] = await Promise.all([
       this.readMap(o, 'Secret', o.spec.configSecretName, 'configSecretName', signal),
       this.readMap(o, 'ConfigMap', o.spec.configConfigMapName, 'configConfigMapName', signal),
-      this.renderMap(o, o.spec.configTemplate, tplData, 'configTemplate', signal),
+      this.renderMap(o, o === plug ? socket : plug, o.spec.configTemplate, tplData, 'configTemplate', signal),
     ]);
     warnings.push(...tpl.warnings);
     return { secret, literal: o.spec.config, template: tpl.values, configMap };
@@ -352,7 +358,14 @@ export class DefaultResolver implements Resolver {
       const [secret, configMap, tpl] = await Promise.all([
         this.readMap(o, 'Secret', o.spec.resultSecretName, 'resultSecretName', signal),
         this.readMap(o, 'ConfigMap', o.spec.resultConfigMapName, 'resultConfigMapName', signal),
-        this.renderMap(o, o.spec.resultTemplate, tplData, 'resultTemplate', signal),
+        this.renderMap(
+          o,
+          o === plug ? socket : plug,
+          o.spec.resultTemplate,
+          tplData,
+          'resultTemplate',
+          signal,
+        ),
       ]);
       warnings.push(...tpl.warnings);
       return mergeSources({ secret, literal: o.spec.result, template: tpl.values, configMap });

@@ -186,6 +186,110 @@ class EtaCompiler {
   }
 }
 
+/**
+ * The per-worker Go context: the Go engine loaded ONCE and reused for every Go-only render. Loading the
+ * engine (about 190 KB of source) costs ~20 ms, more than the render itself, so a fresh context per Go render
+ * would cap a worker at ~50 renders/s. Reuse is safe for this dialect where it is not for eta: a Go template
+ * cannot run JavaScript, only call the engine's functions, and those keep template values in Maps (no
+ * prototype to pollute) and module state only in a bounded parse cache. Any failure that may have left the
+ * context in a bad state (timeout, out of memory, stack overflow, an exception escaping the runner) disposes it;
+ * the next Go render rebuilds it.
+ */
+class GoRunner {
+  readonly #rt: QuickJSRuntime;
+  readonly #ctx: QuickJSContext;
+  readonly #run: QuickJSHandle;
+  #deadline = 0;
+
+  constructor(
+    qjs: QuickJSWASMModule,
+    modules: Readonly<Record<string, string>>,
+    stackBytes: number,
+    memoryBytes: number,
+  ) {
+    const entry = sandboxModuleName(modules, 'exec-go');
+    if (!entry) throw new Error('sandbox/exec-go is missing from the sandbox bundle');
+    const loader = moduleLoaderFor(modules);
+    this.#rt = qjs.newRuntime();
+    this.#rt.setMaxStackSize(stackBytes);
+    this.#rt.setMemoryLimit(memoryBytes);
+    this.#rt.setInterruptHandler(() => Date.now() > this.#deadline);
+    this.#rt.setModuleLoader(loader.load, loader.normalize);
+    this.#ctx = this.#rt.newContext();
+    this.#deadline = Date.now() + 10_000;
+    const ns = this.#ctx.unwrapResult(
+      this.#ctx.evalCode(modules[entry] as string, entry, { type: 'module' }),
+    );
+    this.#run = this.#ctx.getProp(ns, 'run');
+    ns.dispose();
+  }
+
+  /** Runs Go jobs; `undefined` result means the context must be discarded (the failure says why). */
+  run(
+    jobs: readonly { d: 'go'; s: string }[],
+    req: RenderRequest,
+    deadline: number,
+  ): { results: JobResult[]; discard: boolean } | { failure: Failure; discard: boolean } {
+    const c = this.#ctx;
+    this.#deadline = deadline;
+    const args = [
+      c.newString(JSON.stringify(jobs)),
+      c.newString(req.dataJson),
+      c.newString(JSON.stringify(req.seed)),
+      c.newNumber(req.maxOutputBytes),
+      c.newNumber(req.maxErrorMessageLength),
+    ];
+    const result = c.callFunction(this.#run, c.undefined, ...args);
+    for (const a of args) a.dispose();
+    if (result.error) {
+      const failure = escapedError(c, result.error, deadline, req.timeoutMs);
+      result.error.dispose();
+      return { failure, discard: true };
+    }
+    try {
+      if (c.typeof(result.value) !== 'string') {
+        return {
+          failure: { code: 'TemplateSandboxFailure', message: 'the sandbox returned no text' },
+          discard: true,
+        };
+      }
+      const limit =
+        5 * (req.maxOutputBytes + jobs.length * (req.maxErrorMessageLength + 64 + 100 * 400) + 64);
+      if ((c.getLength(result.value) ?? 0) > limit) {
+        return {
+          failure: {
+            code: 'TemplateOutputTooLarge',
+            message: `the rendered text is larger than ${req.maxOutputBytes} bytes`,
+          },
+          discard: false,
+        };
+      }
+      const decoded = decodeRunResult(c.getString(result.value), jobs.length);
+      if (!decoded) {
+        return {
+          failure: { code: 'TemplateSandboxFailure', message: 'the sandbox returned a malformed result' },
+          discard: true,
+        };
+      }
+      // A limit hit inside the engine (memory, time) leaves no trace we trust: start the next render clean.
+      const bad = decoded.some(
+        (r) =>
+          !r.ok &&
+          (r.code === 'TemplateMemory' || r.code === 'TemplateTimeout' || r.code === 'TemplateStackOverflow'),
+      );
+      return { results: decoded, discard: bad };
+    } finally {
+      result.value.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.#run.dispose();
+    this.#ctx.dispose();
+    this.#rt.dispose();
+  }
+}
+
 /** Compiled bodies by template source (compilation is a pure function of the source). */
 class CompileCache {
   readonly #entries = new Map<string, CompileOutcome>();
@@ -220,6 +324,7 @@ class Sandbox {
   readonly #memoryBytes: number;
   readonly #cache = new CompileCache();
   #compiler: EtaCompiler | undefined;
+  #go: GoRunner | undefined;
 
   constructor(qjs: QuickJSWASMModule, init: WorkerInit) {
     this.#qjs = qjs;
@@ -266,7 +371,17 @@ class Sandbox {
         return { type: 'failure', id: req.id, code: compiled.code, message: compiled.message, retire: false };
       else results[i] = { ok: false, code: compiled.code, message: compiled.message };
     }
-    if (toRun.length > 0) {
+    if (toRun.length > 0 && toRun.every((t) => t.job.d === 'go')) {
+      const run = this.#executeGo(
+        toRun.map((t) => t.job as { d: 'go'; s: string }),
+        req,
+        deadline,
+      );
+      if ('failure' in run) return { type: 'failure', id: req.id, ...run.failure, retire: false };
+      run.results.forEach((r, k) => {
+        results[(toRun[k] as { index: number }).index] = r;
+      });
+    } else if (toRun.length > 0) {
       const run = this.#execute(
         toRun.map((t) => t.job),
         req,
@@ -304,6 +419,22 @@ class Sandbox {
       }
     });
     return { type: 'result', id: req.id, results: parsed, retire: false };
+  }
+
+  /** Go-only jobs run in the worker's long-lived Go context (see GoRunner). */
+  #executeGo(
+    jobs: readonly { d: 'go'; s: string }[],
+    req: RenderRequest,
+    deadline: number,
+  ): { results: JobResult[] } | { failure: Failure } {
+    this.#go ??= guarded(() => new GoRunner(this.#qjs, this.#modules, this.#stackBytes, this.#memoryBytes));
+    const go = this.#go;
+    const out = guarded(() => go.run(jobs, req, deadline));
+    if (out.discard) {
+      this.#go = undefined;
+      guarded(() => go.dispose());
+    }
+    return 'failure' in out ? { failure: out.failure } : { results: out.results };
   }
 
   /** One fresh runtime + context: load the entry module, call run() with strings, read one string back. */

@@ -146,7 +146,7 @@ describe('text crossing the sandbox boundary', () => {
 });
 
 // Shorthand-specific expectations (unsupported constructs): update when the full Go engine lands.
-describe('Go dialect in the sandbox (shorthand)', () => {
+describe('Go dialect in the sandbox', () => {
   it('renders paths, trims, and reports missing keys as warnings', async () => {
     const { output, warnings } = await r.render(
       'name: {% .plug.metadata.name %}\nreplicas: {% .plugConfig.big %}\nfoo: "{% .plugConfig.foo %}"\n  {%- /* gone */%}\nend',
@@ -156,12 +156,11 @@ describe('Go dialect in the sandbox (shorthand)', () => {
     expect(warnings).toEqual(['missing key .plugConfig.foo']);
   });
 
-  it('fails unsupported constructs with the eta spelling', async () => {
-    const e = await failure('{% .x | quote %}');
-    expect(e.code).toBe('TemplateUnsupported');
-    expect(e.message).toBe(
-      'line 1: Go pipelines are not supported yet; in eta write {%= JSON.stringify(it.x) %}',
+  it('renders pipelines and sprig functions of the full Go dialect', async () => {
+    expect((await r.render('{% .plugConfig.hello | quote %} {% .plugConfig.hello | upper | b64enc %}', data)).output).toBe(
+      `"world" ${Buffer.from('WORLD').toString('base64')}`,
     );
+    expect((await r.render('{%- if eq .plugConfig.hello "world" %}yes{%- else %}no{%- end %}', data)).output).toBe('yes');
   });
 
   it('refuses functions that reach the environment before any sandbox round trip', async () => {
