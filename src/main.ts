@@ -160,6 +160,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
           apparatus,
           allowClusterScoped: cfg.allowClusterScopedResources,
           warn: (o, message) => recorder.record(o.raw, 'Warning', 'ResourceWarning', message),
+          namespaceTerminating: (ns) => Boolean(caches.namespaces.store.get(ns)?.metadata.deletionTimestamp),
         }),
       };
     },

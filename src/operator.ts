@@ -39,7 +39,7 @@ export interface OperatorOptions extends ControllerOptions {
   seams: (
     kube: Kube,
     recorder: EventRecorder,
-    caches: { plugs: Informer<KubeObject>; sockets: Informer<KubeObject> },
+    caches: { plugs: Informer<KubeObject>; sockets: Informer<KubeObject>; namespaces: Informer<KubeObject> },
   ) => { resolver: Resolver; actions: Actions; runnables?: Runnable[] };
   onLostLeadership?: () => void;
 }
@@ -111,7 +111,7 @@ export function createOperator(opts: OperatorOptions): Operator {
   plugs.store.addIndex(plugIndex.namespace, (p) => [p.metadata.namespace ?? '']);
   sockets.store.addIndex(socketIndex.uid, (s) => (s.metadata.uid ? [s.metadata.uid] : []));
 
-  const { resolver, actions, runnables = [] } = opts.seams(kube, recorder, { plugs, sockets });
+  const { resolver, actions, runnables = [] } = opts.seams(kube, recorder, { plugs, sockets, namespaces });
 
   // Controllers are created below; the context calls them through these.
   let plugController: Controller;

@@ -105,6 +105,7 @@ export class DefaultActions implements Actions {
   private readonly apparatus: ApparatusService | undefined;
   private readonly allowClusterScoped: boolean;
   private readonly warn: (o: Owner, message: string) => void;
+  private readonly namespaceTerminating: (namespace: string) => boolean;
 
   constructor(deps: {
     kube: Kube;
@@ -113,7 +114,10 @@ export class DefaultActions implements Actions {
     allowClusterScoped: boolean;
     /** Reports a Warning Event on the owner (namespace overridden, missing template key...). */
     warn: (o: Owner, message: string) => void;
+    /** True for a namespace being deleted: its objects go with it, nothing to delete one by one. */
+    namespaceTerminating?: (namespace: string) => boolean;
   }) {
+    this.namespaceTerminating = deps.namespaceTerminating ?? (() => false);
     this.kube = deps.kube;
     this.templates = deps.templates;
     this.apparatus = deps.apparatus;
@@ -362,6 +366,9 @@ export class DefaultActions implements Actions {
     let n = 0;
     for (const r of refs) {
       const { side: _side, retain: _retain, ...ref } = r;
+      // In a namespace being deleted the objects go with it, and the ServiceAccount's Role may
+      // already be gone: deleting them one by one would only fail.
+      if (r.namespace && this.namespaceTerminating(r.namespace)) continue;
       try {
         if (
           await this.kube.delete(ref, { as, propagationPolicy: 'Background', ...(signal ? { signal } : {}) })

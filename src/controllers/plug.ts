@@ -209,7 +209,11 @@ class PlugPass {
     }
     const socket = target.socket;
     const socketProblems = resourceSpecProblems(socket);
-    const coupledHere = hasCoupledSide(this.lifecycle.coupling);
+    // A side that coupled holds a slot of the limit; the plug counts as Coupled only once both did.
+    const holdsSlot =
+      hasCoupledSide(this.lifecycle.coupling) && this.lifecycle.coupling?.socketUid === socket.uid;
+    const coupledHere =
+      isCoupled(this.lifecycle.coupling) && this.lifecycle.coupling?.socketUid === socket.uid;
     if (socketProblems.length) {
       return this.fail(
         new StepError(
@@ -220,7 +224,7 @@ class PlugPass {
         coupledHere,
       );
     }
-    if (!coupledHere && !this.reserveSlot(socket, target.raw)) {
+    if (!holdsSlot && !this.reserveSlot(socket, target.raw)) {
       const limit = (target.raw.spec as { limit?: number }).limit ?? 0;
       this.notCoupled(
         Reason.SocketLimitReached,
@@ -252,7 +256,7 @@ class PlugPass {
       }
       inputs = r;
     } catch (err) {
-      if (!coupledHere) this.release(socket.uid);
+      if (!holdsSlot) this.release(socket.uid);
       return this.fail(
         err,
         coupledHere ? 'updating' : `coupling to socket ${socket.namespace}/${socket.name}`,

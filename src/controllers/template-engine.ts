@@ -68,7 +68,8 @@ export function createTemplateEngine(
         const { value, warnings: w } = await timed(() =>
           renderObjectTemplate(renderer, r.templates, data, opts(o)),
         );
-        (value as unknown[]).forEach((v, i) => objects.push(asObject(v, `${o.name} templates[${i}]`)));
+        for (const [i, v] of (value as unknown[]).entries())
+          objects.push(asObject(v, `${o.name} templates[${i}]`));
         warnings.push(...w);
       }
       const texts = [...(r.stringTemplate ? [r.stringTemplate] : []), ...(r.stringTemplates ?? [])];

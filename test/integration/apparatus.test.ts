@@ -265,7 +265,9 @@ describe('apparatus', () => {
       (pod.metadata as { managedFields?: Array<{ manager: string }> }).managedFields ?? [];
     expect(managedFields.map((m) => m.manager)).toContain('integration-operator');
     const svc = await kube.get({ apiVersion: 'v1', kind: 'Service', namespace: ns, name: podName });
-    expect((svc?.spec as { ports: Array<{ port: number; targetPort: string }> }).ports[0]).toMatchObject({
+    expect(
+      (svc?.spec as { ports: Array<{ port: number; targetPort: string }> } | undefined)?.ports[0],
+    ).toMatchObject({
       port: 80,
       targetPort: 'container',
     });

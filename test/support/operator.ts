@@ -102,6 +102,7 @@ export async function startOperator(opts: OperatorTestOptions): Promise<InProces
           apparatus,
           allowClusterScoped: opts.allowClusterScoped ?? false,
           warn: (o, message) => recorder.record(o.raw, 'Warning', 'ResourceWarning', message),
+          namespaceTerminating: (ns) => Boolean(caches.namespaces.store.get(ns)?.metadata.deletionTimestamp),
         }),
       };
     },

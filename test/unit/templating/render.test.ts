@@ -157,10 +157,13 @@ describe('Go dialect in the sandbox', () => {
   });
 
   it('renders pipelines and sprig functions of the full Go dialect', async () => {
-    expect((await r.render('{% .plugConfig.hello | quote %} {% .plugConfig.hello | upper | b64enc %}', data)).output).toBe(
-      `"world" ${Buffer.from('WORLD').toString('base64')}`,
-    );
-    expect((await r.render('{%- if eq .plugConfig.hello "world" %}yes{%- else %}no{%- end %}', data)).output).toBe('yes');
+    expect(
+      (await r.render('{% .plugConfig.hello | quote %} {% .plugConfig.hello | upper | b64enc %}', data))
+        .output,
+    ).toBe(`"world" ${Buffer.from('WORLD').toString('base64')}`);
+    expect(
+      (await r.render('{%- if eq .plugConfig.hello "world" %}yes{%- else %}no{%- end %}', data)).output,
+    ).toBe('yes');
   });
 
   it('refuses functions that reach the environment before any sandbox round trip', async () => {

@@ -1,0 +1,281 @@
+// Templated resources on the real API server: a socket whose Job (Go dialect) and ConfigMaps (eta)
+// are rendered with the plug's config from a Secret, applied as the socket's ServiceAccount,
+// re-applied when the Secret changes, kept or deleted on decoupling; forbidden and refused cases.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiVersion } from '../../src/api/common.ts';
+import type { KubeObject } from '../../src/kube/types.ts';
+import { randomName } from '../support/kube.ts';
+import {
+  adminKube,
+  condition,
+  deleteNamespaces,
+  eventsFor,
+  type InProcessOperator,
+  plugObj,
+  socketObj,
+  startOperator,
+  waitForCondition,
+} from '../support/operator.ts';
+import { eventually } from '../support/poll.ts';
+
+const kube = adminKube();
+const prefix = randomName('res');
+const db = `${prefix}-db`;
+const app = `${prefix}-app`;
+let op: InProcessOperator;
+
+async function grant(ns: string, sa: string, rules: unknown[]): Promise<void> {
+  await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
+  await kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: sa, namespace: ns },
+    rules,
+  } as KubeObject);
+  await kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: sa, namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+  } as KubeObject);
+}
+
+const write = ['get', 'create', 'patch', 'delete'];
+
+beforeAll(async () => {
+  for (const name of [db, app])
+    await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await grant(db, 'provisioner', [
+    { apiGroups: [''], resources: ['configmaps'], verbs: write },
+    { apiGroups: ['batch'], resources: ['jobs'], verbs: write },
+  ]);
+  await grant(app, 'consumer', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+  op = await startOperator({ namespaces: [db, app], referenceResyncMs: 1_000 });
+});
+
+afterAll(async () => {
+  await deleteNamespaces(kube, [db, app]);
+  await op?.stop();
+});
+
+const get = (kind: string, ns: string, name: string, av = 'v1') =>
+  kube.get({ apiVersion: av, kind, namespace: ns, name });
+
+describe('templated resources', () => {
+  it('renders Go and eta templates with the plug config, applies them as the socket ServiceAccount, follows a Secret change, and cleans up on decoupling', async () => {
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db-creds', namespace: app },
+      stringData: { database: 'orders', password: 's3cr3t' },
+    });
+    await kube.create(
+      socketObj(db, 'postgres', {
+        serviceAccountName: 'provisioner',
+        interface: {
+          config: { plug: { database: { required: true } }, socket: { host: { required: true } } },
+        },
+        config: { host: 'postgres.db.svc' },
+        resources: [
+          {
+            when: ['coupled', 'updated'],
+            do: 'recreate',
+            template: {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              metadata: { name: '{% .plug.metadata.name %}-migrate' },
+              spec: {
+                template: {
+                  spec: {
+                    restartPolicy: 'Never',
+                    containers: [
+                      {
+                        name: 'migrate',
+                        image: 'postgres:16',
+                        env: [
+                          { name: 'DATABASE', value: '{% .plugConfig.database %}' },
+                          { name: 'QUOTED', value: '{% .plugConfig.database | quote %}' },
+                        ],
+                      },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+          {
+            when: ['coupled', 'updated'],
+            stringTemplate:
+              'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {%= it.plug.metadata.name %}-conn\ndata:\n  host: {%= JSON.stringify(it.socketConfig.host) %}\n  database: {%= JSON.stringify(it.plugConfig.database) %}\n',
+          },
+          {
+            when: ['coupled'],
+            retainWhenDecoupled: true,
+            template: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: '{% .plug.metadata.name %}-audit', namespace: 'kube-system' },
+              data: { coupled: 'yes' },
+            },
+          },
+        ],
+      }),
+    );
+    await kube.create(
+      plugObj(app, 'shop', {
+        socket: { name: 'postgres', namespace: db },
+        serviceAccountName: 'consumer',
+        configSecretName: 'db-creds',
+      }),
+    );
+    const plug = await waitForCondition(kube, 'Plug', app, 'shop', 'Coupled', 'True', undefined, 60_000);
+    // The Secret-sourced value never reaches the status.
+    expect(JSON.stringify(plug.status)).not.toContain('s3cr3t');
+    const job = await eventually(() => get('Job', db, 'shop-migrate', 'batch/v1'), { what: 'the Job' });
+    const env = (
+      job.spec as {
+        template: { spec: { containers: Array<{ env: Array<{ name: string; value: string }> }> } };
+      }
+    ).template.spec.containers[0]!.env;
+    expect(env).toEqual([
+      { name: 'DATABASE', value: 'orders' },
+      { name: 'QUOTED', value: '"orders"' },
+    ]);
+    const managers = (
+      (job.metadata as { managedFields?: Array<{ manager: string; operation: string }> }).managedFields ?? []
+    ).filter((m) => m.operation === 'Apply');
+    expect(managers.map((m) => m.manager)).toEqual(['integration-operator']);
+    const conn = await get('ConfigMap', db, 'shop-conn');
+    expect(conn?.data).toEqual({ host: 'postgres.db.svc', database: 'orders' });
+    // The template named kube-system: it lands in the socket's namespace, with a Warning Event.
+    expect(await get('ConfigMap', 'kube-system', 'shop-audit')).toBeUndefined();
+    expect(await get('ConfigMap', db, 'shop-audit')).toBeDefined();
+    await eventually(async () =>
+      (await eventsFor(kube, db, 'postgres')).some(
+        (e) => e.type === 'Warning' && /named namespace kube-system/.test(e.message),
+      ),
+    );
+
+    // The Secret changes: updated, the Job is recreated with the new value.
+    const oldUid = job.metadata.uid;
+    await kube.mergePatch(
+      { apiVersion: 'v1', kind: 'Secret', namespace: app, name: 'db-creds' },
+      { stringData: { database: 'orders2' } },
+    );
+    const recreated = await eventually(
+      async () => {
+        const j = await get('Job', db, 'shop-migrate', 'batch/v1');
+        return j && j.metadata.uid !== oldUid ? j : undefined;
+      },
+      { what: 'the Job to be recreated after the Secret change', timeoutMs: 30_000 },
+    );
+    const env2 = (
+      recreated.spec as { template: { spec: { containers: Array<{ env: Array<{ value: string }> }> } } }
+    ).template.spec.containers[0]!.env;
+    expect(env2[0]!.value).toBe('orders2');
+    await eventually(
+      async () =>
+        ((await get('ConfigMap', db, 'shop-conn'))?.data as { database?: string } | undefined)?.database ===
+        'orders2',
+    );
+
+    // Decoupling (plug deleted): what was applied for the coupling goes, the retained ConfigMap stays.
+    await kube.delete({ apiVersion, kind: 'Plug', namespace: app, name: 'shop' });
+    await eventually(async () => (await get('ConfigMap', db, 'shop-conn')) === undefined, {
+      what: 'the conn ConfigMap to be deleted',
+    });
+    await eventually(async () => (await get('Job', db, 'shop-migrate', 'batch/v1')) === undefined, {
+      what: 'the Job to be deleted',
+    });
+    expect(await get('ConfigMap', db, 'shop-audit')).toBeDefined();
+  });
+
+  it('reports Forbidden when the ServiceAccount lacks the rights, and creates nothing', async () => {
+    await kube.create(
+      socketObj(db, 'no-rights', {
+        // the default ServiceAccount has no Role here
+        resources: [
+          {
+            when: ['coupled'],
+            template: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'should-not-exist' } },
+          },
+        ],
+      }),
+    );
+    await kube.create(plugObj(app, 'denied', { socket: { name: 'no-rights', namespace: db } }));
+    const p = await waitForCondition(kube, 'Plug', app, 'denied', 'Ready', 'False', 'Forbidden');
+    expect(condition(p, 'Ready')?.message).toContain(`system:serviceaccount:${db}:default`);
+    expect(condition(p, 'Coupled')?.status).toBe('False');
+    expect(await get('ConfigMap', db, 'should-not-exist')).toBeUndefined();
+  });
+
+  it('refuses a cluster-scoped kind in a template', async () => {
+    await kube.create(
+      socketObj(db, 'cluster-scoped', {
+        serviceAccountName: 'provisioner',
+        resources: [
+          {
+            when: ['coupled'],
+            template: {
+              apiVersion: 'rbac.authorization.k8s.io/v1',
+              kind: 'ClusterRole',
+              metadata: { name: `${prefix}-escalate` },
+              rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+            },
+          },
+        ],
+      }),
+    );
+    await kube.create(plugObj(app, 'escalate', { socket: { name: 'cluster-scoped', namespace: db } }));
+    const p = await waitForCondition(kube, 'Plug', app, 'escalate', 'Ready', 'False', 'Forbidden');
+    expect(condition(p, 'Ready')?.message).toMatch(/cluster-scoped/);
+    expect(
+      await kube.get({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        name: `${prefix}-escalate`,
+      }),
+    ).toBeUndefined();
+  });
+
+  it('reports a template error with the failing path, and couples once it is fixed', async () => {
+    await kube.create(
+      socketObj(db, 'broken', {
+        serviceAccountName: 'provisioner',
+        resources: [
+          {
+            when: ['coupled'],
+            template: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: '{% .plug.metadata.name | nosuchfunc %}' },
+            },
+          },
+        ],
+      }),
+    );
+    await kube.create(plugObj(app, 'tpl', { socket: { name: 'broken', namespace: db } }));
+    const p = await waitForCondition(kube, 'Plug', app, 'tpl', 'Ready', 'False', 'TemplateError');
+    expect(condition(p, 'Ready')?.message).toMatch(/nosuchfunc/);
+    await kube.mergePatch(
+      { apiVersion, kind: 'Socket', namespace: db, name: 'broken' },
+      {
+        spec: {
+          resources: [
+            {
+              when: ['coupled'],
+              template: {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: '{% .plug.metadata.name | lower %}-fixed' },
+              },
+            },
+          ],
+        },
+      },
+    );
+    await waitForCondition(kube, 'Plug', app, 'tpl', 'Coupled', 'True');
+    expect(await get('ConfigMap', db, 'tpl-fixed')).toBeDefined();
+  });
+});
