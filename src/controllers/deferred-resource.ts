@@ -37,7 +37,7 @@ import {
 } from '../integration/deferred-resource.ts';
 import type { Identity } from '../kube/client.ts';
 import { identityUser } from '../kube/client.ts';
-import { ApiError, isAlreadyExists } from '../kube/errors.ts';
+import { ApiError, isAlreadyExists, isConflict } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { NoKindMatchError, type ResourceMapping } from '../kube/mapper.ts';
 import { fieldManager, type Kube } from '../kube/objects.ts';
@@ -464,6 +464,8 @@ export function createDeferredResourceReconciler(ctx: DeferredResourceContext): 
         signal,
       );
     } catch (err) {
+      // A stale cache (409) is retried quietly; anything else is worth a condition.
+      if (isConflict(err)) throw err;
       return pass.fail(err, 'updating the finalizer');
     }
     const checked = checkSpec(dr.spec);
