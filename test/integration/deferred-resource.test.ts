@@ -202,7 +202,15 @@ describe('DeferredResource', () => {
 
   it('creates only as the ServiceAccount: Forbidden (naming verb, resource and ServiceAccount) until granted', async () => {
     await serviceAccount('reader', [{ resources: ['configmaps'], verbs: ['get'] }]);
-    await kube.create(dr('as-sa', { serviceAccountName: 'reader', resource: configMap('as-sa-out') }));
+    // deletionPolicy Delete without the right to delete: the namespace deletion at the end of this
+    // file must not wait on it (the operator leaves the object to the namespace).
+    await kube.create(
+      dr('as-sa', {
+        serviceAccountName: 'reader',
+        deletionPolicy: 'Delete',
+        resource: configMap('as-sa-out'),
+      }),
+    );
     const refused = await waitResolved('as-sa', 'False', 'Forbidden');
     expect(refused.cond.message).toContain(
       `creating ConfigMap ${ns}/as-sa-out as system:serviceaccount:${ns}:reader`,
