@@ -11,9 +11,15 @@ import {
   socketIndex,
   targetSocketKey,
 } from './controllers/context.ts';
+import {
+  createDeferredResourceReconciler,
+  deferredResourceIndex,
+  parseDeferredResource,
+} from './controllers/deferred-resource.ts';
 import { createPlugReconciler } from './controllers/plug.ts';
 import type { Resolver } from './controllers/resolve.ts';
 import { createSocketReconciler } from './controllers/socket.ts';
+import { waitForIndexKeys } from './integration/deferred-resource.ts';
 import type { KubeClient } from './kube/client.ts';
 import { EventRecorder } from './kube/events.ts';
 import { RestMapper } from './kube/mapper.ts';
@@ -49,11 +55,20 @@ export interface Operator {
   ctx: OperatorContext;
   plugController: Controller;
   socketController: Controller;
+  deferredResourceController: Controller;
+  deferredResources: Informer<KubeObject>;
   start(signal: AbortSignal): Promise<void>;
 }
 
 const plugMapping = { group, version, resource: 'plugs', kind: 'Plug', namespaced: true };
 const socketMapping = { group, version, resource: 'sockets', kind: 'Socket', namespaced: true };
+const deferredResourceMapping = {
+  group,
+  version,
+  resource: 'deferredresources',
+  kind: 'DeferredResource',
+  namespaced: true,
+};
 const namespaceMapping = {
   group: '',
   version: 'v1',
@@ -80,7 +95,12 @@ const socketSummaryDelayMs = 1000;
 
 export function createOperator(opts: OperatorOptions): Operator {
   const { client, log, metrics } = opts;
-  const mapper = new RestMapper(client, [plugMapping, socketMapping, namespaceMapping]);
+  const mapper = new RestMapper(client, [
+    plugMapping,
+    socketMapping,
+    deferredResourceMapping,
+    namespaceMapping,
+  ]);
   const kube = new Kube(client, mapper);
   const recorder = new EventRecorder({ client, log: log.child({ component: 'events' }) });
   const transform = (o: KubeObject) => stripManagedFields(o);
@@ -99,6 +119,13 @@ export function createOperator(opts: OperatorOptions): Operator {
     transform,
   });
   const namespaces = new Informer<KubeObject>({ client, resource: namespaceMapping, log, transform });
+  const deferredResources = new Informer<KubeObject>({
+    client,
+    resource: deferredResourceMapping,
+    namespaces: opts.watchNamespaces,
+    log,
+    transform,
+  });
 
   plugs.store.addIndex(plugIndex.targetSocket, (p) => {
     const k = targetSocketKey(p);
@@ -146,6 +173,42 @@ export function createOperator(opts: OperatorOptions): Operator {
     workers: Math.max(1, Math.min(opts.workers, 2)),
     log: log.child({ controller: 'socket' }),
     metrics,
+  });
+
+  // DeferredResources: on their own, they only share the clients, the namespaces and the options.
+  deferredResources.store.addIndex(deferredResourceIndex.waitFor, (d) => {
+    const parsed = parseDeferredResource(d);
+    return parsed.ok ? waitForIndexKeys(d.metadata.namespace ?? '', parsed.value.spec) : [];
+  });
+  const deferredResourceController: Controller = new Controller({
+    name: 'deferredresource',
+    reconcile: createDeferredResourceReconciler({
+      kube,
+      recorder,
+      log: log.child({ controller: 'deferredresource' }),
+      deferredResources,
+      namespaces,
+      allowClusterScopedResources: opts.allowClusterScopedResources,
+      cleanupTimeoutMs: opts.cleanupTimeoutMs,
+      now: () => new Date(),
+      enqueue: (k, after) =>
+        after ? deferredResourceController.enqueueAfter(k, after) : deferredResourceController.enqueue(k),
+    }),
+    workers: opts.workers,
+    log: log.child({ controller: 'deferredresource' }),
+    metrics,
+    // Failures (a missing right, an API error) are retried from 0.5 s up to every minute, so a
+    // RoleBinding added later is noticed within a minute.
+    backoffBaseMs: 500,
+    backoffMaxMs: 60_000,
+  });
+  deferredResources.addHandler({
+    onAdd: (d) => deferredResourceController.enqueue(keyOf(d)),
+    onUpdate: (old, d) => {
+      if (generationChanged(old, d) || deletionChanged(old, d) || old.metadata.uid !== d.metadata.uid)
+        deferredResourceController.enqueue(keyOf(d));
+    },
+    onDelete: (d) => deferredResourceController.enqueue(keyOf(d)),
   });
 
   const socketKeyByUid = (uid: string) => {
@@ -244,9 +307,11 @@ export function createOperator(opts: OperatorOptions): Operator {
   manager.addInformer(namespaces);
   manager.addInformer(sockets);
   manager.addInformer(plugs);
+  manager.addInformer(deferredResources);
   for (const r of runnables) manager.addLeaderRunnable(r);
   manager.addLeaderRunnable(socketController);
   manager.addLeaderRunnable(plugController);
+  manager.addLeaderRunnable(deferredResourceController);
   manager.addLeaderRunnable({
     start: async (signal) => {
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
@@ -259,6 +324,8 @@ export function createOperator(opts: OperatorOptions): Operator {
     ctx,
     plugController,
     socketController,
+    deferredResourceController,
+    deferredResources,
     start: (signal) => manager.start(signal),
   };
 }

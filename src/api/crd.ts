@@ -2,6 +2,7 @@
 // a unit test fails when the committed files drift from the schemas).
 import { z } from 'zod';
 import { group, version } from './common.ts';
+import { DeferredResourceSpecSchema, DeferredResourceStatusSchema } from './deferred-resource.ts';
 import { PlugSpecSchema, PlugStatusSchema } from './plug.ts';
 import { SocketSpecSchema, SocketStatusSchema } from './socket.ts';
 
@@ -168,10 +169,61 @@ export function socketCrd(): JsonSchema {
   });
 }
 
+export function deferredResourceCrd(): JsonSchema {
+  return crd({
+    kind: 'DeferredResource',
+    plural: 'deferredresources',
+    singular: 'deferredresource',
+    // The Go CRD had no short name.
+    shortNames: ['defres'],
+    description:
+      'Creates one object once others exist and a delay has passed, as a ServiceAccount (integration.rock8s.com).',
+    spec: DeferredResourceSpecSchema,
+    status: DeferredResourceStatusSchema,
+    printerColumns: [
+      {
+        name: 'Resolved',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Resolved")].status',
+        description: 'Whether the resource exists.',
+      },
+      {
+        name: 'Reason',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Resolved")].reason',
+        description: 'Pending, Success, Error or Forbidden.',
+      },
+      {
+        name: 'Kind',
+        type: 'string',
+        jsonPath: '.spec.resource.kind',
+        description: 'Kind of the resource.',
+        priority: 1,
+      },
+      {
+        name: 'Resource',
+        type: 'string',
+        jsonPath: '.spec.resource.metadata.name',
+        description: 'Name of the resource.',
+        priority: 1,
+      },
+      {
+        name: 'Message',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Resolved")].message',
+        description: 'What it waits for, or what failed.',
+        priority: 1,
+      },
+      age,
+    ],
+  });
+}
+
 /** Every CRD of the API group, by file name. */
 export function allCrds(): Record<string, JsonSchema> {
   return {
     [`${group}_plugs.yaml`]: plugCrd(),
     [`${group}_sockets.yaml`]: socketCrd(),
+    [`${group}_deferredresources.yaml`]: deferredResourceCrd(),
   };
 }

@@ -84,14 +84,22 @@ export class RestMapper {
     return p;
   }
 
-  /** The mapping for a kind, discovering (or re-discovering after a miss) as needed. */
-  async resolve(apiVersion: string, kind: string): Promise<ResourceMapping> {
+  /**
+   * The mapping for a kind, discovering (or re-discovering after a miss) as needed. A miss re-asks
+   * the server when its answer for the group-version is older than `maxStalenessMs` (default 5 s;
+   * a caller that waits for a kind to appear asks for fresher answers).
+   */
+  async resolve(
+    apiVersion: string,
+    kind: string,
+    opts: { maxStalenessMs?: number } = {},
+  ): Promise<ResourceMapping> {
     const { group, version } = splitApiVersion(apiVersion);
     const gv = `${group}/${version}`;
     let m = this.byGv.get(gv)?.get(kind);
     if (m) return m;
     const last = this.fetchedAt.get(gv) ?? 0;
-    if (Date.now() - last >= refreshIntervalMs || !this.byGv.has(gv)) {
+    if (Date.now() - last >= (opts.maxStalenessMs ?? refreshIntervalMs) || !this.byGv.has(gv)) {
       await this.discover(group, version);
       m = this.byGv.get(gv)?.get(kind);
       if (m) return m;
@@ -100,9 +108,9 @@ export class RestMapper {
   }
 
   /** True when the API server serves the kind (a fresh discovery on a miss). */
-  async serves(apiVersion: string, kind: string): Promise<boolean> {
+  async serves(apiVersion: string, kind: string, opts: { maxStalenessMs?: number } = {}): Promise<boolean> {
     try {
-      await this.resolve(apiVersion, kind);
+      await this.resolve(apiVersion, kind, opts);
       return true;
     } catch (err) {
       if (err instanceof NoKindMatchError) return false;

@@ -57,13 +57,24 @@ export class Kube {
     });
   }
 
-  async create<T extends KubeObject>(obj: T, opts: { as?: Identity; signal?: AbortSignal } = {}): Promise<T> {
+  /** Creates (a plain POST: an existing object is a 409 AlreadyExists, never changed). */
+  async create<T extends KubeObject>(
+    obj: T,
+    opts: { as?: Identity; manager?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
     const { path } = await this.path({
       apiVersion: obj.apiVersion ?? '',
       kind: obj.kind ?? '',
       namespace: obj.metadata.namespace,
     });
-    return this.client.request<T>({ method: 'POST', path, body: obj, as: opts.as, signal: opts.signal });
+    return this.client.request<T>({
+      method: 'POST',
+      path,
+      ...(opts.manager ? { query: { fieldManager: opts.manager } } : {}),
+      body: obj,
+      as: opts.as,
+      signal: opts.signal,
+    });
   }
 
   /** Server-side apply (forced by default: the operator owns the fields it templates). */
