@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { allCrds } from '../src/api/crd.ts';
+import { installCrds } from '../src/api/install.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { Kube } from '../src/kube/objects.ts';
 import type { KubeObject } from '../src/kube/types.ts';
@@ -52,8 +52,7 @@ export async function startBench(): Promise<Bench> {
   kc.loadFromFile(state.kubeconfig);
   const client = new KubeClient({ kubeConfig: kc, qps: 0, maxSockets: 64 });
   const kube = new Kube(client);
-  for (const crd of Object.values(allCrds()))
-    await kube.apply(crd as unknown as KubeObject, { manager: 'bench' });
+  await installCrds(kube, { manager: 'bench' });
   await kube.apply({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
@@ -61,22 +60,6 @@ export async function startBench(): Promise<Bench> {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: operatorUser }],
   } as unknown as KubeObject);
-  for (;;) {
-    const ok = await Promise.all(
-      Object.values(allCrds()).map(async (c) => {
-        const cur = await kube.get({
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          name: (c.metadata as { name: string }).name,
-        });
-        return (cur?.status as { conditions?: Array<{ type: string; status: string }> })?.conditions?.some(
-          (x) => x.type === 'Established' && x.status === 'True',
-        );
-      }),
-    );
-    if (ok.every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const operatorKubeconfig = userKubeconfig(state, operatorUser);
   return {
     state,

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
-import { allCrds } from './api/crd.ts';
+import { installCrds } from './api/install.ts';
 import {
   createApparatusClient,
   describeOverrides,
@@ -19,7 +19,6 @@ import { DefaultResolver } from './controllers/resolve.ts';
 import { createTemplateEngine } from './controllers/template-engine.ts';
 import { KubeClient } from './kube/client.ts';
 import { Kube } from './kube/objects.ts';
-import type { KubeObject } from './kube/types.ts';
 import { createLogger, type Logger } from './observe/log.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOperator } from './operator.ts';
@@ -58,34 +57,15 @@ async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
     kubeconfig: state.kubeconfig,
     try: `.cluster/bin/kubectl --kubeconfig ${state.kubeconfig} apply -f config/samples/`,
   });
-  await installCrds(kc);
+  await installEmbeddedCrds(kc);
   return { kc, ...(reused ? {} : { stop: async () => void (await cp.down()) }) };
 }
 
 /** Applies the CRDs (embedded mode only; a real install gets them from the Helm chart). */
-async function installCrds(kc: KubeConfig): Promise<void> {
+async function installEmbeddedCrds(kc: KubeConfig): Promise<void> {
   const client = new KubeClient({ kubeConfig: kc });
-  const kube = new Kube(client);
   try {
-    for (const crd of Object.values(allCrds())) {
-      await kube.apply(crd as unknown as KubeObject, { manager: 'integration-operator-install' });
-    }
-    const deadline = Date.now() + 30_000;
-    for (const crd of Object.values(allCrds())) {
-      const name = (crd.metadata as { name: string }).name;
-      for (;;) {
-        const cur = await kube.get({
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          name,
-        });
-        const conds = (cur?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)
-          ?.conditions;
-        if (conds?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-        if (Date.now() > deadline) throw new Error(`CRD ${name} not established after 30 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await installCrds(new Kube(client));
   } finally {
     client.close();
   }

@@ -5,37 +5,18 @@
 
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TestProject } from 'vitest/node';
-import { allCrds } from '../../src/api/crd.ts';
+import { installCrds } from '../../src/api/install.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Kube } from '../../src/kube/objects.ts';
-import type { KubeObject } from '../../src/kube/types.ts';
 import { down, up } from '../../tools/controlplane/controlplane.ts';
 
-/** Applies the current CRDs (server-side) and waits until they are established. */
-async function installCrds(kubeconfig: string): Promise<void> {
+/** Applies the current CRDs (a fresh control plane has none) and waits until they are established. */
+async function installTestCrds(kubeconfig: string): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   const client = new KubeClient({ kubeConfig: kc, qps: 0 });
-  const kube = new Kube(client);
   try {
-    for (const crd of Object.values(allCrds()))
-      await kube.apply(crd as unknown as KubeObject, { manager: 'test-setup' });
-    const deadline = Date.now() + 30_000;
-    for (const crd of Object.values(allCrds())) {
-      const name = (crd.metadata as { name: string }).name;
-      for (;;) {
-        const cur = await kube.get({
-          apiVersion: 'apiextensions.k8s.io/v1',
-          kind: 'CustomResourceDefinition',
-          name,
-        });
-        const conds = (cur?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)
-          ?.conditions;
-        if (conds?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-        if (Date.now() > deadline) throw new Error(`CRD ${name} not established after 30 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await installCrds(new Kube(client), { manager: 'integration-operator-tests' });
   } finally {
     client.close();
   }
@@ -71,7 +52,7 @@ export async function setup(project: TestProject): Promise<void> {
     );
   }
   started ||= !result.reused;
-  await installCrds(result.state.kubeconfig);
+  await installTestCrds(result.state.kubeconfig);
   project.provide('kubeconfig', result.state.kubeconfig);
   project.provide('controlPlaneStateDir', result.state.stateDir);
 }

@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { apiVersion } from '../../src/api/common.ts';
-import { allCrds } from '../../src/api/crd.ts';
 import {
   createApparatusClient,
   type EndpointOverrides,
@@ -40,36 +39,6 @@ export function adminKube(): Kube {
   return new Kube(new KubeClient({ kubeConfig: kc, qps: 0 }));
 }
 
-let crdsInstalled: Promise<void> | undefined;
-
-/**
- * Installs (server-side apply, idempotent) the CRDs generated from src/api and waits until they are
- * established: a fresh control plane has none, and the operator waits for every informer to sync.
- */
-export function ensureCrds(kube: Kube = adminKube()): Promise<void> {
-  crdsInstalled ??= (async () => {
-    for (const crd of Object.values(allCrds()))
-      await kube.apply(crd as unknown as KubeObject, { manager: 'integration-operator-tests' });
-    for (const crd of Object.values(allCrds())) {
-      const name = (crd.metadata as { name: string }).name;
-      await eventually(
-        async () => {
-          const cur = await kube.get({
-            apiVersion: 'apiextensions.k8s.io/v1',
-            kind: 'CustomResourceDefinition',
-            name,
-          });
-          const conds = (cur?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)
-            ?.conditions;
-          return conds?.some((c) => c.type === 'Established' && c.status === 'True');
-        },
-        { what: `CRD ${name} to be established` },
-      );
-    }
-  })();
-  return crdsInstalled;
-}
-
 export interface InProcessOperator {
   operator: Operator;
   metrics: Metrics;
@@ -89,7 +58,6 @@ export interface OperatorTestOptions {
 }
 
 export async function startOperator(opts: OperatorTestOptions): Promise<InProcessOperator> {
-  await ensureCrds();
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath());
   const metrics = new Metrics();
