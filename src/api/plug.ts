@@ -47,6 +47,10 @@ export const CouplingRecordSchema = z.object({
   plug: SideRecordSchema.optional(),
   socket: SideRecordSchema.optional(),
   resultsHash: z.string().optional().describe('Inputs hash for which results and resultResources were done.'),
+  resultValuesHash: z
+    .string()
+    .optional()
+    .describe('Hash of the result values resultResources were applied with.'),
   sourcesHash: z
     .string()
     .optional()

@@ -13,6 +13,7 @@ import {
   rfc3339,
   setCondition,
 } from '../integration/conditions.ts';
+import { inputsHash } from '../integration/hash.ts';
 import {
   hasCoupledSide,
   isCoupled,
@@ -68,6 +69,10 @@ export function unionApplied(existing: AppliedRef[] | undefined, added: AppliedR
 type Target =
   | { ok: true; raw: KubeObject; socket: Owner }
   | { ok: false; reason: ReasonName; message: string; socketKey: ObjectKey | undefined };
+
+function hasExternalResults(o: Owner): boolean {
+  return Boolean(o.spec.resultVars?.length || o.spec.resultConfigMapName || o.spec.resultSecretName);
+}
 
 /** One pass over one Plug. Holds the working copy of its status and the transitions to report. */
 class PlugPass {
@@ -237,7 +242,11 @@ class PlugPass {
     // When everything was done for the current sources, only a change of them matters: the
     // apparatus is not asked again (see Resolver.resolveCoupling).
     const done = this.lifecycle.coupling;
+    // Results read from objects (resultVars, result ConfigMaps/Secrets) are looked at on every pass:
+    // "wait for a Job to succeed" is a resultVar that changes without any input changing.
+    const externalResults = hasExternalResults(this.owner) || hasExternalResults(socket);
     const knownSources =
+      !externalResults &&
       done &&
       done.socketUid === socket.uid &&
       isCoupled(done) &&
@@ -320,18 +329,33 @@ class PlugPass {
       uid: socket.uid,
     };
 
-    if (coupling.resultsHash !== inputs.hash || !this.status.coupledResult) {
+    if (coupling.resultsHash !== inputs.hash || !this.status.coupledResult || externalResults) {
       try {
         const results = await this.ctx.resolver.resolveResults(this.owner, socket, inputs, this.signal);
         for (const w of results.warnings) this.warn('TemplateWarning', w);
-        const out = await this.ctx.actions.resultResources(this.owner, socket, inputs, results, this.signal);
-        if (out.applied.length) coupling.applied = unionApplied(coupling.applied, out.applied);
-        this.status.coupledResult = {
-          plug: withoutSecretValues(results.plug),
-          socket: withoutSecretValues(results.socket),
-          observedGeneration: this.plug.metadata.generation ?? 0,
-        };
-        coupling.resultsHash = inputs.hash;
+        const valuesHash = inputsHash({ plug: results.plug.values, socket: results.socket.values });
+        // resultResources are applied when the inputs or the results changed (not on every look).
+        if (
+          coupling.resultsHash !== inputs.hash ||
+          coupling.resultValuesHash !== valuesHash ||
+          !this.status.coupledResult
+        ) {
+          const out = await this.ctx.actions.resultResources(
+            this.owner,
+            socket,
+            inputs,
+            results,
+            this.signal,
+          );
+          if (out.applied.length) coupling.applied = unionApplied(coupling.applied, out.applied);
+          this.status.coupledResult = {
+            plug: withoutSecretValues(results.plug),
+            socket: withoutSecretValues(results.socket),
+            observedGeneration: this.plug.metadata.generation ?? 0,
+          };
+          coupling.resultsHash = inputs.hash;
+          coupling.resultValuesHash = valuesHash;
+        }
       } catch (err) {
         return this.fail(err, 'results', true);
       }

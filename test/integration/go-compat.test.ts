@@ -29,7 +29,12 @@ const recorders: ApparatusRecorder[] = [];
 const write = ['get', 'create', 'patch', 'delete'];
 async function grant(ns: string, sa: string, rules: unknown[]): Promise<void> {
   await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
-  await kube.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: sa, namespace: ns }, rules } as KubeObject);
+  await kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: sa, namespace: ns },
+    rules,
+  } as KubeObject);
   await kube.create({
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
@@ -40,7 +45,8 @@ async function grant(ns: string, sa: string, rules: unknown[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  for (const name of [db, app]) await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  for (const name of [db, app])
+    await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   await grant(db, 'dba', [
     { apiGroups: [''], resources: ['configmaps'], verbs: write },
     { apiGroups: ['batch'], resources: ['jobs'], verbs: write },
@@ -79,15 +85,26 @@ describe('the Go operator README examples', () => {
       metadata: { name: 'web', namespace: app, labels: { 'app.kubernetes.io/name': 'web' } },
       spec: {
         selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'nginx' }] } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'nginx' }] },
+        },
       },
     });
-    await kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'migration-state', namespace: app }, data: { done: '0' } });
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'migration-state', namespace: app },
+      data: { done: '0' },
+    });
     await kube.create(
       socketObj(db, 'postgres', {
         serviceAccountName: 'dba',
         interface: {
-          config: { plug: { hello: { default: 'world' }, database: { required: true } }, socket: { howdy: { required: true } } },
+          config: {
+            plug: { hello: { default: 'world' }, database: { required: true } },
+            socket: { howdy: { required: true } },
+          },
           result: { plug: { resultJob: {} } },
         },
         config: { howdy: 'partner' },
@@ -157,26 +174,45 @@ describe('the Go operator README examples', () => {
       }),
     );
     const plug = await waitForCondition(kube, 'Plug', app, 'web', 'Coupled', 'True', undefined, 60_000);
-    const job = await eventually(() => kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: db, name: 'my-job-web' }), { what: 'the Job' });
-    const env = (job.spec as { template: { spec: { containers: Array<{ env: Array<{ name: string; value: string }> }> } } }).template.spec
-      .containers[0]!.env;
+    const job = await eventually(
+      () => kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: db, name: 'my-job-web' }),
+      { what: 'the Job' },
+    );
+    const env = (
+      job.spec as {
+        template: { spec: { containers: Array<{ env: Array<{ name: string; value: string }> }> } };
+      }
+    ).template.spec.containers[0]!.env;
     expect(env).toEqual([
       { name: 'HELLO', value: 'world' },
       { name: 'DATABASE', value: 'web_web' },
     ]);
-    expect((plug.status as { coupledResult: { plug: Record<string, string> } }).coupledResult.plug).toEqual({ resultJob: '0' });
-    // Empty conditional: no resource.
-    expect(await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app, name: 'my-result' })).toBeUndefined();
-    // The migration finishes: the result changes on the next look, and the conditional resource appears.
-    await kube.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app, name: 'migration-state' }, { data: { done: '1' } });
-    await kube.mergePatch({ apiVersion, kind: 'Plug', namespace: app, name: 'web' }, { spec: { epoch: '2' } });
-    const result = await eventually(() => kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app, name: 'my-result' }), {
-      what: 'the conditional result resource',
+    expect((plug.status as { coupledResult: { plug: Record<string, string> } }).coupledResult.plug).toEqual({
+      resultJob: '0',
     });
+    // Empty conditional: no resource.
+    expect(
+      await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app, name: 'my-result' }),
+    ).toBeUndefined();
+    // The migration finishes: the resultVar changes, the result follows on the next look (no spec
+    // change needed), and the conditional resource appears.
+    await kube.mergePatch(
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace: app, name: 'migration-state' },
+      { data: { done: '1' } },
+    );
+    const result = await eventually(
+      () => kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: app, name: 'my-result' }),
+      {
+        what: 'the conditional result resource',
+      },
+    );
     expect(result.data).toEqual({ socket: 'partner' });
     await eventually(async () => {
       const p = await getObj(kube, 'Plug', app, 'web');
-      return (p?.status as { coupledResult?: { plug?: Record<string, string> } })?.coupledResult?.plug?.resultJob === '1';
+      return (
+        (p?.status as { coupledResult?: { plug?: Record<string, string> } })?.coupledResult?.plug
+          ?.resultJob === '1'
+      );
     });
     await stop(op);
   });
@@ -188,18 +224,30 @@ describe('adopting objects coupled by the Go operator', () => {
     const socketApp = await startRecorder();
     recorders.push(plugApp, socketApp);
     // What the Go operator left: finalizers, its status shapes, and the resource it applied.
-    const socket = await kube.create({
+    const socket: KubeObject = await kube.create<KubeObject>({
       ...socketObj(db, 'legacy', {
         serviceAccountName: 'dba',
         apparatus: { containers: [] },
         resources: [
-          { when: ['coupled', 'updated'], template: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy-{% .plug.metadata.name %}' }, data: { v: '{% .plug.spec.epoch %}' } } },
+          {
+            when: ['coupled', 'updated'],
+            template: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'legacy-{% .plug.metadata.name %}' },
+              data: { v: '{% .plug.spec.epoch %}' },
+            },
+          },
         ],
       }),
       metadata: { name: 'legacy', namespace: db, finalizers: [finalizer] },
     });
-    const plug = await kube.create({
-      ...plugObj(app, 'legacy-plug', { socket: { name: 'legacy', namespace: db }, apparatus: { containers: [] }, epoch: 'a' }),
+    const plug: KubeObject = await kube.create<KubeObject>({
+      ...plugObj(app, 'legacy-plug', {
+        socket: { name: 'legacy', namespace: db },
+        apparatus: { containers: [] },
+        epoch: 'a',
+      }),
       metadata: { name: 'legacy-plug', namespace: app, finalizers: [finalizer] },
     });
     const goTime = '2024-01-01T00:00:00Z';
@@ -207,8 +255,18 @@ describe('adopting objects coupled by the Go operator', () => {
       { apiVersion, kind: 'Socket', namespace: db, name: 'legacy' },
       {
         status: {
-          conditions: [{ type: 'Ready', status: 'True', reason: 'SocketCreated', message: '', lastTransitionTime: goTime }],
-          coupledPlugs: [{ apiVersion, kind: 'Plug', name: 'legacy-plug', namespace: app, uid: plug.metadata.uid }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'SocketCreated',
+              message: '',
+              lastTransitionTime: goTime,
+            },
+          ],
+          coupledPlugs: [
+            { apiVersion, kind: 'Plug', name: 'legacy-plug', namespace: app, uid: plug.metadata.uid },
+          ],
         },
       },
       { subresource: 'status' },
@@ -218,23 +276,46 @@ describe('adopting objects coupled by the Go operator', () => {
       {
         status: {
           conditions: [
-            { type: 'Coupled', status: 'True', reason: 'CouplingSucceeded', message: '', lastTransitionTime: goTime },
+            {
+              type: 'Coupled',
+              status: 'True',
+              reason: 'CouplingSucceeded',
+              message: '',
+              lastTransitionTime: goTime,
+            },
             { type: 'Failed', status: 'False', reason: 'Error', message: 'old', lastTransitionTime: goTime },
           ],
-          coupledSocket: { apiVersion, kind: 'Socket', name: 'legacy', namespace: db, uid: socket.metadata.uid },
+          coupledSocket: {
+            apiVersion,
+            kind: 'Socket',
+            name: 'legacy',
+            namespace: db,
+            uid: socket.metadata.uid,
+          },
           coupledResult: { plug: {}, socket: {}, observedGeneration: 1 },
         },
       },
       { subresource: 'status' },
     );
-    const applied = await kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy-legacy-plug', namespace: db }, data: { v: 'a' } });
+    const applied: KubeObject = await kube.create<KubeObject>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'legacy-legacy-plug', namespace: db },
+      data: { v: 'a' },
+    });
 
-    const overrides = parseEndpointOverrides({ DEBUG_PLUG_ENDPOINT: plugApp.url, DEBUG_SOCKET_ENDPOINT: socketApp.url });
+    const overrides = parseEndpointOverrides({
+      DEBUG_PLUG_ENDPOINT: plugApp.url,
+      DEBUG_SOCKET_ENDPOINT: socketApp.url,
+    });
     const op = await operator({ namespaces: [db, app], overrides });
     const adopted = await eventually(
       async () => {
         const p = await getObj(kube, 'Plug', app, 'legacy-plug');
-        return (p?.status as { lifecycle?: { coupling?: { plug?: { hash?: string } } } })?.lifecycle?.coupling?.plug?.hash ? p : undefined;
+        return (p?.status as { lifecycle?: { coupling?: { plug?: { hash?: string } } } })?.lifecycle?.coupling
+          ?.plug?.hash
+          ? p
+          : undefined;
       },
       { what: 'the plug to be adopted' },
     );
@@ -245,17 +326,38 @@ describe('adopting objects coupled by the Go operator', () => {
       return (s?.status as { lifecycle?: { created?: string } })?.lifecycle?.created !== undefined;
     });
     // Nothing fired, nothing re-applied.
-    const events = [...plugApp.calls, ...socketApp.calls].map((c) => c.endpoint).filter((e) => e !== 'config');
+    const events = [...plugApp.calls, ...socketApp.calls]
+      .map((c) => c.endpoint)
+      .filter((e) => e !== 'config');
     expect(events).toEqual([]);
-    const cm = await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: db, name: 'legacy-legacy-plug' });
+    const cm = await kube.get({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: db,
+      name: 'legacy-legacy-plug',
+    });
     expect(cm?.metadata.resourceVersion).toBe(applied.metadata.resourceVersion);
 
     // The next real change fires updated once per side.
-    await kube.mergePatch({ apiVersion, kind: 'Plug', namespace: app, name: 'legacy-plug' }, { spec: { epoch: 'b' } });
-    await eventually(() => plugApp.calls.some((c) => c.endpoint === 'updated') && socketApp.calls.some((c) => c.endpoint === 'updated'), {
-      what: 'updated on both sides',
-    });
-    await eventually(async () => (await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: db, name: 'legacy-legacy-plug' }))?.data?.v === 'b');
+    await kube.mergePatch(
+      { apiVersion, kind: 'Plug', namespace: app, name: 'legacy-plug' },
+      { spec: { epoch: 'b' } },
+    );
+    await eventually(
+      () =>
+        plugApp.calls.some((c) => c.endpoint === 'updated') &&
+        socketApp.calls.some((c) => c.endpoint === 'updated'),
+      {
+        what: 'updated on both sides',
+      },
+    );
+    await eventually(
+      async () =>
+        (
+          (await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: db, name: 'legacy-legacy-plug' }))
+            ?.data as { v?: string } | undefined
+        )?.v === 'b',
+    );
     const all = [...plugApp.calls, ...socketApp.calls].map((c) => c.endpoint).filter((e) => e !== 'config');
     expect(all).toEqual(['updated', 'updated']);
     await stop(op);
