@@ -1,8 +1,12 @@
-// npm run bench [-- scenario...]: runs benchmark scenarios against a local control plane of its
-// own and prints one table row per scenario (JSON under bench/results/).
-//   couple:N     N plugs created at once on one socket with literal config
-//   ceiling      the API server's own write rate (status patches from a plain concurrent client)
-// `npm run bench:smoke` runs a small variant (used by CI to keep the suite alive).
+// npm run bench [-- scenario...]: benchmark scenarios against a local control plane of its own
+// (audited, see harness.ts). Each prints one table row; JSON goes to bench/results/.
+//   ceiling        the API server's own write rate: status patches from a plain client, 32 concurrent
+//   couple:N       N plugs created at once on one socket with literal config
+//   resources:N    N plugs on a socket with two resource templates (a ConfigMap and a 40-line Job)
+//   latency:N      one plug every 100 ms on an idle operator: create -> Coupled, p50/p99
+//   update:N       N coupled plugs, then the socket's config changes: seconds until all performed updated
+//   restart:N      N coupled plugs, then the operator restarts: seconds to ready and idle, writes, repeats
+// `npm run bench:smoke` runs small variants (CI keeps the suite alive with it).
 import { apiVersion } from '../src/api/common.ts';
 import type { KubeObject } from '../src/kube/types.ts';
 import { silentLogger } from '../src/observe/log.ts';
@@ -12,6 +16,7 @@ import {
   type Bench,
   cpuSeconds,
   createAll,
+  type OperatorProc,
   printRows,
   progress,
   type Row,
@@ -21,8 +26,14 @@ import {
   startOperatorProcess,
 } from './harness.ts';
 
-/** Counts Coupled plugs of a namespace from a watch (listing 1,000s of plugs in a loop would load the API server more than the operator does). */
-function coupledCounter(bench: Bench, ns: string) {
+interface PlugState {
+  coupledAt?: number;
+  plugEvent?: string;
+  plugHash?: string;
+}
+
+/** Follows the plugs of a namespace through a watch (listing thousands in a loop would load the API server more than the operator). */
+function watchPlugs(bench: Bench, ns: string) {
   const inf = new Informer<KubeObject>({
     client: bench.client,
     resource: {
@@ -35,20 +46,29 @@ function coupledCounter(bench: Bench, ns: string) {
     namespaces: [ns],
     log: silentLogger,
   });
-  const coupled = new Set<string>();
+  const plugs = new Map<string, PlugState>();
   const see = (p: KubeObject) => {
-    const c = (
-      p.status as { conditions?: Array<{ type: string; status: string }> } | undefined
-    )?.conditions?.find((x) => x.type === 'Coupled');
-    if (c?.status === 'True') coupled.add(p.metadata.name ?? '');
-    else coupled.delete(p.metadata.name ?? '');
+    const name = p.metadata.name ?? '';
+    const st = p.status as
+      | {
+          conditions?: Array<{ type: string; status: string }>;
+          lifecycle?: { coupling?: { plug?: { event?: string; hash?: string } } };
+        }
+      | undefined;
+    const s = plugs.get(name) ?? {};
+    if (st?.conditions?.find((x) => x.type === 'Coupled')?.status === 'True')
+      s.coupledAt ??= performance.now();
+    s.plugEvent = st?.lifecycle?.coupling?.plug?.event;
+    s.plugHash = st?.lifecycle?.coupling?.plug?.hash;
+    plugs.set(name, s);
   };
   inf.addHandler({ onAdd: see, onUpdate: (_o, p) => see(p) });
   const stop = new AbortController();
   const running = inf.start(stop.signal);
   return {
+    plugs,
     synced: () => inf.waitForSync(),
-    count: () => coupled.size,
+    coupled: () => [...plugs.values()].filter((s) => s.coupledAt !== undefined).length,
     stop: async () => {
       stop.abort();
       await running;
@@ -56,95 +76,375 @@ function coupledCounter(bench: Bench, ns: string) {
   };
 }
 
-async function couple(bench: Bench, n: number): Promise<Row> {
-  const ns = `couple-${n}-${Date.now() % 100000}`;
+async function waitUntil(
+  what: string,
+  check: () => boolean,
+  t0: number,
+  timeoutMs = 900_000,
+  report?: () => string,
+): Promise<number> {
+  let last = 0;
+  for (;;) {
+    if (check()) return (performance.now() - t0) / 1000;
+    const el = performance.now() - t0;
+    if (el - last > 5000) {
+      progress(`${what}: ${report?.() ?? ''} after ${(el / 1000).toFixed(1)} s`);
+      last = el;
+    }
+    if (el > timeoutMs)
+      throw new Error(`${what}: not done after ${timeoutMs / 1000} s (${report?.() ?? ''})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function namespace(bench: Bench, prefix: string): Promise<string> {
+  const ns = `${prefix}-${Date.now() % 1_000_000}`;
   await bench.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const op = await startOperatorProcess(bench, {
-    WATCH_NAMESPACE: ns,
-    ...(process.env.BENCH_WORKERS ? { MAX_CONCURRENT_RECONCILES: process.env.BENCH_WORKERS } : {}),
-  });
-  const audit0 = await auditCounts(bench.state);
-  const reconciles0 = await scrapeCounter(op, 'integration_operator_reconcile_total', 'controller="plug"');
-  await bench.kube.create({
-    apiVersion,
-    kind: 'Socket',
-    metadata: { name: 'db', namespace: ns },
-    spec: { interface: { config: { plug: { database: { required: true } } } }, config: { host: 'db.svc' } },
-  });
-  const plugs: KubeObject[] = Array.from({ length: n }, (_, i) => ({
+  return ns;
+}
+
+function plugs(ns: string, n: number, socket: string): KubeObject[] {
+  return Array.from({ length: n }, (_, i) => ({
     apiVersion,
     kind: 'Plug',
     metadata: { name: `p-${i}`, namespace: ns },
-    spec: { socket: { name: 'db' }, config: { database: `db${i}` } },
+    spec: { socket: { name: socket }, config: { database: `db${i}` } },
   }));
-  const counter = coupledCounter(bench, ns);
-  await counter.synced();
-  progress(`couple ${n}: creating ${n} plugs`);
+}
+
+const literalSocket = (ns: string): KubeObject => ({
+  apiVersion,
+  kind: 'Socket',
+  metadata: { name: 'db', namespace: ns },
+  spec: { interface: { config: { plug: { database: { required: true } } } }, config: { host: 'db.svc' } },
+});
+
+async function operatorFigures(
+  bench: Bench,
+  op: OperatorProc,
+  n: number,
+  auditFrom: number,
+  extra: Record<string, number> = {},
+) {
+  const audit = await auditCounts(bench.state, auditFrom);
+  const reconciles = await scrapeCounter(op, 'integration_operator_reconcile_total', 'controller="plug"');
+  const usage = op.usage();
+  return {
+    audit,
+    row: {
+      'requests/coupling': Number((audit.requests / n).toFixed(2)),
+      'writes/coupling': Number((audit.writes / n).toFixed(2)),
+      'reconciles/coupling': Number((reconciles / n).toFixed(2)),
+      'peak RSS MiB': usage.peakRssMiB,
+      'CPU s': usage.cpuSeconds,
+      ...extra,
+    },
+  };
+}
+
+function envWorkers(): Record<string, string> {
+  return process.env.BENCH_WORKERS ? { MAX_CONCURRENT_RECONCILES: process.env.BENCH_WORKERS } : {};
+}
+
+async function couple(bench: Bench, n: number): Promise<Row> {
+  const ns = await namespace(bench, `couple-${n}`);
+  const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
+  const watch = watchPlugs(bench, ns);
+  await watch.synced();
+  const audit0 = await auditCounts(bench.state);
+  await bench.kube.create(literalSocket(ns));
   const cpu0 = { apiserver: cpuSeconds(bench.state.pids.apiserver), etcd: cpuSeconds(bench.state.pids.etcd) };
+  progress(`couple ${n}: creating ${n} plugs`);
   const t0 = performance.now();
-  await createAll(bench.kube, plugs);
-  const created = performance.now() - t0;
-  let coupled = 0;
-  let lastReport = 0;
-  for (;;) {
-    coupled = counter.count();
-    const el = performance.now() - t0;
-    if (el - lastReport > 5000) {
-      progress(`couple ${n}: ${coupled}/${n} coupled after ${(el / 1000).toFixed(1)} s`);
-      lastReport = el;
-    }
-    if (coupled >= n) break;
-    if (el > 600_000) throw new Error(`couple ${n}: only ${coupled} coupled after 10 minutes`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  progress(
-    `couple ${n}: API server ${(cpuSeconds(bench.state.pids.apiserver) - cpu0.apiserver).toFixed(1)} CPU s, etcd ${(cpuSeconds(bench.state.pids.etcd) - cpu0.etcd).toFixed(1)} CPU s over ${seconds.toFixed(1)} s`,
+  await createAll(bench.kube, plugs(ns, n, 'db'));
+  const created = (performance.now() - t0) / 1000;
+  const seconds = await waitUntil(
+    `couple ${n}`,
+    () => watch.coupled() >= n,
+    t0,
+    900_000,
+    () => `${watch.coupled()}/${n} coupled`,
   );
-  // Let the socket summary settle before counting.
+  const apiCpu = cpuSeconds(bench.state.pids.apiserver) - cpu0.apiserver;
+  const etcdCpu = cpuSeconds(bench.state.pids.etcd) - cpu0.etcd;
+  // let the socket summary settle before counting
   for (;;) {
     const s = await bench.kube.get({ apiVersion, kind: 'Socket', namespace: ns, name: 'db' });
     if ((s?.status as { coupledPlugCount?: number })?.coupledPlugCount === n) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   await new Promise((r) => setTimeout(r, 1500));
-  const audit = await auditCounts(bench.state, audit0.offset);
-  const reconciles =
-    (await scrapeCounter(op, 'integration_operator_reconcile_total', 'controller="plug"')) - reconciles0;
   const socket = await bench.kube.get({ apiVersion, kind: 'Socket', namespace: ns, name: 'db' });
-  await counter.stop();
-  const usage = op.usage();
-  const reqSeconds = await scrapeCounter(op, 'integration_operator_kube_request_duration_seconds_sum');
-  const reqCount = await scrapeCounter(op, 'integration_operator_kube_request_duration_seconds_count');
-  const recSeconds = await scrapeCounter(
-    op,
-    'integration_operator_reconcile_duration_seconds_sum',
-    'controller="plug"',
-  );
-  progress(
-    `couple ${n}: mean request ${((reqSeconds / reqCount) * 1000).toFixed(1)} ms, mean plug reconcile ${((recSeconds / reconciles) * 1000).toFixed(1)} ms`,
-  );
+  const { row, audit } = await operatorFigures(bench, op, n, audit0.offset, {
+    'API server CPU s': Number(apiCpu.toFixed(1)),
+    'etcd CPU s': Number(etcdCpu.toFixed(1)),
+    'socket status bytes': JSON.stringify(socket?.status ?? {}).length,
+  });
+  await watch.stop();
   await op.stop();
-  const row: Row = {
+  const result: Row = {
     scenario: `couple ${n}`,
     seconds: Number(seconds.toFixed(2)),
     'couplings/s': Math.round(n / seconds),
-    'create s': Number((created / 1000).toFixed(2)),
-    'requests/coupling': Number((audit.requests / n).toFixed(2)),
-    'writes/coupling': Number((audit.writes / n).toFixed(2)),
-    'reconciles/coupling': Number((reconciles / n).toFixed(2)),
-    'peak RSS MiB': usage.peakRssMiB,
-    'CPU s': usage.cpuSeconds,
-    'socket status bytes': JSON.stringify(socket?.status ?? {}).length,
+    'create s': Number(created.toFixed(2)),
+    ...row,
   };
-  saveResult(`couple-${n}`, { row, audit });
-  progress(`couple ${n}: ${JSON.stringify(audit.byResource)}`);
-  return row;
+  saveResult(`couple-${n}`, { result, audit });
+  return result;
+}
+
+const jobTemplate = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {% .plug.metadata.name %}-migrate
+  labels:
+    app.kubernetes.io/name: {% .plug.metadata.name | quote %}
+    app.kubernetes.io/managed-by: integration-operator
+spec:
+  # suspended: the benchmark measures the operator, not the job controller's Pods
+  suspend: true
+  backoffLimit: 2
+  ttlSecondsAfterFinished: 3600
+  template:
+    metadata:
+      labels:
+        app: {% .plug.metadata.name | quote %}
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: {% .socketConfig.image | default "postgres:16" | quote %}
+          command: ["sh", "-c", "psql -c 'create database if not exists $(DATABASE)'"]
+          env:
+            - name: DATABASE
+              value: {% .plugConfig.database | quote %}
+            - name: HOST
+              value: {% .socketConfig.host | quote %}
+            - name: USER
+              value: {% .plug.metadata.name | quote %}
+            - name: NAMESPACE
+              value: {% .plug.metadata.namespace | quote %}
+          resources:
+            requests:
+              cpu: 10m
+              memory: 32Mi
+            limits:
+              cpu: 100m
+              memory: 64Mi
+`;
+
+async function resources(bench: Bench, n: number): Promise<Row> {
+  const ns = await namespace(bench, `resources-${n}`);
+  await bench.kube.create({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'provisioner', namespace: ns },
+  });
+  await bench.kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'provisioner', namespace: ns },
+    rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'delete'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
+    ],
+  } as KubeObject);
+  await bench.kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'provisioner', namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'provisioner' },
+    subjects: [{ kind: 'ServiceAccount', name: 'provisioner', namespace: ns }],
+  } as KubeObject);
+  const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
+  const watch = watchPlugs(bench, ns);
+  await watch.synced();
+  const audit0 = await auditCounts(bench.state);
+  const renders0 = await scrapeCounter(op, 'integration_operator_template_render_duration_seconds_count');
+  await bench.kube.create({
+    apiVersion,
+    kind: 'Socket',
+    metadata: { name: 'db', namespace: ns },
+    spec: {
+      serviceAccountName: 'provisioner',
+      config: { host: 'db.svc' },
+      resources: [
+        {
+          when: ['coupled', 'updated'],
+          template: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: '{% .plug.metadata.name %}-conn' },
+            data: { host: '{% .socketConfig.host %}', database: '{% .plugConfig.database %}' },
+          },
+        },
+        { when: ['coupled', 'updated'], stringTemplate: jobTemplate },
+      ],
+    },
+  });
+  progress(`resources ${n}: creating ${n} plugs`);
+  const t0 = performance.now();
+  await createAll(bench.kube, plugs(ns, n, 'db'));
+  const seconds = await waitUntil(
+    `resources ${n}`,
+    () => watch.coupled() >= n,
+    t0,
+    900_000,
+    () => `${watch.coupled()}/${n} coupled`,
+  );
+  const renders =
+    (await scrapeCounter(op, 'integration_operator_template_render_duration_seconds_count')) - renders0;
+  const { row, audit } = await operatorFigures(bench, op, n, audit0.offset, {
+    'renders/s': Math.round(renders / seconds),
+  });
+  await watch.stop();
+  await op.stop();
+  const result: Row = {
+    scenario: `resources ${n}`,
+    seconds: Number(seconds.toFixed(2)),
+    'couplings/s': Math.round(n / seconds),
+    ...row,
+  };
+  saveResult(`resources-${n}`, { result, audit });
+  return result;
+}
+
+async function latency(bench: Bench, n: number): Promise<Row> {
+  const ns = await namespace(bench, 'latency');
+  const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
+  const watch = watchPlugs(bench, ns);
+  await watch.synced();
+  await bench.kube.create(literalSocket(ns));
+  const createdAt = new Map<string, number>();
+  const objs = plugs(ns, n, 'db');
+  progress(`latency: one plug every 100 ms, ${n} plugs`);
+  const t0 = performance.now();
+  for (const o of objs) {
+    const next = t0 + createdAt.size * 100;
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const start = performance.now();
+    await bench.kube.create(o);
+    createdAt.set(o.metadata.name ?? '', start);
+  }
+  await waitUntil(
+    'latency',
+    () => watch.coupled() >= n,
+    t0,
+    120_000,
+    () => `${watch.coupled()}/${n}`,
+  );
+  const lat = [...createdAt]
+    .map(([name, at]) => watch.plugs.get(name)!.coupledAt! - at)
+    .sort((a, b) => a - b);
+  const pct = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))]!);
+  await watch.stop();
+  await op.stop();
+  const result: Row = {
+    scenario: `latency ${n}`,
+    'p50 ms': pct(50),
+    'p99 ms': pct(99),
+    'max ms': Math.round(lat.at(-1)!),
+  };
+  saveResult('latency', { result, latencies: lat });
+  return result;
+}
+
+/** Creates n coupled plugs with an operator, and returns the running pieces. */
+async function coupledPlugs(bench: Bench, n: number, prefix: string) {
+  const ns = await namespace(bench, `${prefix}-${n}`);
+  const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
+  const watch = watchPlugs(bench, ns);
+  await watch.synced();
+  await bench.kube.create(literalSocket(ns));
+  progress(`${prefix} ${n}: coupling ${n} plugs first`);
+  const t0 = performance.now();
+  await createAll(bench.kube, plugs(ns, n, 'db'));
+  await waitUntil(
+    `${prefix} ${n} (setup)`,
+    () => watch.coupled() >= n,
+    t0,
+    900_000,
+    () => `${watch.coupled()}/${n} coupled`,
+  );
+  return { ns, op, watch };
+}
+
+async function update(bench: Bench, n: number): Promise<Row> {
+  const { ns, op, watch } = await coupledPlugs(bench, n, 'update');
+  const before = new Map([...watch.plugs].map(([k, v]) => [k, v.plugHash]));
+  const audit0 = await auditCounts(bench.state);
+  progress(`update ${n}: changing the socket's config`);
+  const t0 = performance.now();
+  await bench.kube.mergePatch(
+    { apiVersion, kind: 'Socket', namespace: ns, name: 'db' },
+    { spec: { config: { host: 'db2.svc' } } },
+  );
+  const updated = () =>
+    [...watch.plugs].filter(([k, v]) => v.plugEvent === 'updated' && v.plugHash !== before.get(k)).length;
+  const seconds = await waitUntil(
+    `update ${n}`,
+    () => updated() >= n,
+    t0,
+    600_000,
+    () => `${updated()}/${n} updated`,
+  );
+  const { row } = await operatorFigures(bench, op, n, audit0.offset);
+  await watch.stop();
+  await op.stop();
+  const result: Row = {
+    scenario: `update ${n}`,
+    seconds: Number(seconds.toFixed(2)),
+    'updates/s': Math.round(n / seconds),
+    'writes/update': row['writes/coupling'],
+  };
+  saveResult(`update-${n}`, { result });
+  return result;
+}
+
+async function restart(bench: Bench, n: number): Promise<Row> {
+  const { ns, op, watch } = await coupledPlugs(bench, n, 'restart');
+  await new Promise((r) => setTimeout(r, 2000));
+  await op.stop();
+  const audit0 = await auditCounts(bench.state);
+  progress(`restart ${n}: starting a new operator`);
+  const t0 = performance.now();
+  const op2 = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
+  const ready = (performance.now() - t0) / 1000;
+  // idle: every plug reconciled once (the initial list enqueues each), queue empty
+  let reconciles = 0;
+  const idle = await (async () => {
+    let stable = 0;
+    let last = -1;
+    for (;;) {
+      reconciles = await scrapeCounter(op2, 'integration_operator_reconcile_total', 'controller="plug"');
+      const depth = await scrapeCounter(op2, 'integration_operator_workqueue_depth', 'controller="plug"');
+      if (reconciles >= n && depth === 0 && reconciles === last) stable++;
+      else stable = 0;
+      last = reconciles;
+      if (stable >= 3) return (performance.now() - t0) / 1000;
+      if (performance.now() - t0 > 600_000) throw new Error('restart: never idle');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  const lifecycle = await scrapeCounter(op2, 'integration_operator_lifecycle_events_total');
+  const { row, audit } = await operatorFigures(bench, op2, n, audit0.offset);
+  await watch.stop();
+  await op2.stop();
+  const result: Row = {
+    scenario: `restart ${n}`,
+    'ready s': Number(ready.toFixed(2)),
+    'idle s': Number(idle.toFixed(2)),
+    'API writes': audit.writes,
+    'lifecycle events repeated': lifecycle,
+    'peak RSS MiB': row['peak RSS MiB'] as number,
+  };
+  saveResult(`restart-${n}`, { result, audit });
+  return result;
 }
 
 async function ceiling(bench: Bench): Promise<Row> {
-  const ns = `ceiling-${Date.now() % 100000}`;
-  await bench.kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const ns = await namespace(bench, 'ceiling');
   const n = 1000;
   await createAll(
     bench.kube,
@@ -185,24 +485,52 @@ async function ceiling(bench: Bench): Promise<Row> {
   return { scenario: 'ceiling', seconds: Number(s.toFixed(2)), 'status patches/s': Math.round(n / s) };
 }
 
+const scenarios: Record<string, (bench: Bench, n: number) => Promise<Row>> = {
+  ceiling: (b) => ceiling(b),
+  couple,
+  resources,
+  latency,
+  update,
+  restart,
+};
+const defaults: Record<string, number> = {
+  couple: 1000,
+  resources: 1000,
+  latency: 100,
+  update: 1000,
+  restart: 10000,
+};
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const scenarios = args.length ? args : ['ceiling', 'couple:200', 'couple:1000'];
+  const list = args.length
+    ? args
+    : [
+        'ceiling',
+        'couple:200',
+        'couple:1000',
+        'couple:10000',
+        'resources:1000',
+        'latency:100',
+        'update:1000',
+        'restart:10000',
+      ];
   const bench = await startBench();
   const rows: Row[] = [];
   try {
-    for (const s of scenarios) {
+    for (const s of list) {
       const [name, arg] = s.split(':');
-      if (name === 'couple') rows.push(await couple(bench, Number(arg ?? 200)));
-      else if (name === 'ceiling') rows.push(await ceiling(bench));
-      else throw new Error(`unknown scenario ${s}`);
-      printRows([rows.at(-1)!]);
+      const fn = scenarios[name ?? ''];
+      if (!fn) throw new Error(`unknown scenario ${s} (${Object.keys(scenarios).join(', ')})`);
+      const row = await fn(bench, Number(arg ?? defaults[name ?? ''] ?? 100));
+      rows.push(row);
+      printRows([row]);
     }
   } finally {
     await bench.close();
   }
   console.log('');
-  printRows(rows);
+  for (const r of rows) printRows([r]);
 }
 
 main().catch((err: unknown) => {

@@ -135,6 +135,11 @@ class PlugPass {
     }
   }
 
+  /** Counts a performed lifecycle event (the metric the restart benchmark reads for repeats). */
+  private performed(side: Side, event: string): void {
+    this.ctx.metrics.lifecycleEvents.inc({ kind: 'Plug', side, event, outcome: 'performed' });
+  }
+
   private warn(reason: string, message: string): void {
     this.ctx.recorder.record(this.raw, 'Warning', reason, message);
   }
@@ -190,6 +195,7 @@ class PlugPass {
       try {
         const out = await this.ctx.actions.ownerEvent(this.owner, 'created', this.signal);
         this.lifecycle.created = this.ts;
+        this.performed('plug', 'created');
         this.transitions.push({ reason: 'PlugCreated', text: 'created' });
         if (out.effects) await this.checkpoint();
       } catch (err) {
@@ -304,6 +310,7 @@ class PlugPass {
             signal: this.signal,
           });
           const rec: SideRecord = { event: o.event, hash: inputs.hash, at: this.ts };
+          this.performed(o.side, o.event);
           coupling[o.side] = rec;
           if (out.applied.length) coupling.applied = unionApplied(coupling.applied, out.applied);
           // Record before the next side's side effects, so a crash repeats only the one in flight.
@@ -550,6 +557,7 @@ class PlugPass {
         signal: this.signal,
       });
       record[side as Side] = { event: 'decoupled', at: this.ts, ...(inputs ? { hash: inputs.hash } : {}) };
+      this.performed(side, 'decoupled');
       record.applied = (record.applied ?? []).filter((r) => r.side !== side || r.retain);
       if (out.effects) await this.checkpoint();
     }
@@ -590,6 +598,7 @@ class PlugPass {
       if (!this.lifecycle.deleted) {
         const out = await this.ctx.actions.ownerEvent(this.owner, 'deleted', this.signal);
         this.lifecycle.deleted = this.ts;
+        this.performed('plug', 'deleted');
         this.transitions.push({ reason: 'PlugDeleted', text: 'deleted' });
         if (out.effects) await this.checkpoint();
       }

@@ -136,6 +136,12 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
       if (!status.lifecycle.deleted) {
         try {
           await ctx.actions.ownerEvent(owner, 'deleted', signal);
+          ctx.metrics.lifecycleEvents.inc({
+            kind: 'Socket',
+            side: 'socket',
+            event: 'deleted',
+            outcome: 'performed',
+          });
         } catch (err) {
           const e = toStepError(err, 'deleted event');
           const since = (raw.metadata.deletionTimestamp as string) ?? rfc3339(now);
@@ -160,6 +166,12 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
       if (!adopted) {
         try {
           await ctx.actions.ownerEvent(owner, 'created', signal);
+          ctx.metrics.lifecycleEvents.inc({
+            kind: 'Socket',
+            side: 'socket',
+            event: 'created',
+            outcome: 'performed',
+          });
         } catch (err) {
           const e = toStepError(err, 'created event');
           ready('False', e.reason, e.message);
