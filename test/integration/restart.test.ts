@@ -136,7 +136,7 @@ describe('operator process', () => {
       namespace: ns,
       name: `${prefix}-lease`,
     });
-    const holder = (lease?.spec as { holderIdentity?: string }).holderIdentity;
+    const holder = (lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
     expect(holder).toBeTruthy();
     expect(a.output()).toContain(holder!);
     await kube.create(socketObj(ns, 'le-socket'));
@@ -160,7 +160,7 @@ describe('operator process', () => {
       namespace: ns,
       name: `${prefix}-lease`,
     });
-    expect((released?.spec as { holderIdentity?: string }).holderIdentity).toBe('');
+    expect((released?.spec as { holderIdentity?: string } | undefined)?.holderIdentity).toBe('');
     expect(condition(await getObj(kube, 'Plug', ns, 'le-1'), 'Coupled')?.status).toBe('True');
   });
 });
