@@ -32,22 +32,28 @@ export class CommandError extends Error {
   }
 }
 
-/** Runs a command to its end (killed at the deadline) and returns its exit code and output. */
-export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+export interface RunningCommand {
+  /** Sends a signal to this command's own process (never to anything else). */
+  kill(signal?: NodeJS.Signals): void;
+  done: Promise<RunResult>;
+}
+
+/** Starts a command (killed at the deadline); `done` resolves with its exit code and output. */
+export function start(cmd: string, args: string[], opts: RunOptions = {}): RunningCommand {
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<RunResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       stderr += `\n(killed after ${opts.timeoutMs} ms)`;
       child.kill('SIGKILL');
@@ -60,8 +66,19 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(opts.input ?? '');
   });
+  child.stdin.end(opts.input ?? '');
+  return {
+    kill: (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    done,
+  };
+}
+
+/** Runs a command to its end (killed at the deadline) and returns its exit code and output. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  return start(cmd, args, opts).done;
 }
 
 /** Runs a command and fails with its output unless it exits 0. */
