@@ -298,7 +298,7 @@ describe('the chart ServiceAccount', () => {
   const rel = randomName('sar');
   const sa = `${rel}-integration-operator`;
   let client: KubeClient;
-  let applied: KubeObject[] = [];
+  const applied: KubeObject[] = [];
 
   const can = async (attrs: Record<string, string>): Promise<boolean> => {
     const res = await client.request<{ status: { allowed: boolean } }>({
@@ -328,7 +328,7 @@ describe('the chart ServiceAccount', () => {
       ['--kubeconfig', kubeconfigPath(), 'apply', '--server-side', '--field-manager=e2e', '-f', '-'],
       { input: objs.map((o) => stringify(o)).join('---\n') },
     );
-    applied = objs;
+    applied.push(...objs);
   }
 
   async function removeRbac(): Promise<void> {
@@ -340,7 +340,7 @@ describe('the chart ServiceAccount', () => {
         '--ignore-not-found',
       ]);
     }
-    applied = [];
+    applied.length = 0;
   }
 
   beforeAll(() => {
