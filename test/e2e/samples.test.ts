@@ -345,6 +345,34 @@ describe('config/samples', () => {
     );
   });
 
+  it('keeps plugs from unlabelled namespaces out of the postgres socket (namespaceSelector)', async () => {
+    // sample-provider is watched but lacks the tenant label that sample-app has.
+    await kube.create(
+      plugObj('sample-provider', 'not-a-tenant', {
+        socket: { name: 'postgres', namespace: 'sample-postgres' },
+        config: { database: 'intruder' },
+      }),
+    );
+    const plug = await waitForCondition(
+      kube,
+      'Plug',
+      'sample-provider',
+      'not-a-tenant',
+      'Coupled',
+      'False',
+      'NamespaceNotAllowed',
+    );
+    expect(condition(plug, 'Coupled')?.message).toContain('postgres');
+    expect(
+      await kube.get({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        namespace: 'sample-postgres',
+        name: 'create-database-sample-provider-not-a-tenant',
+      }),
+    ).toBeUndefined();
+  });
+
   it('decouples a deleted plug and deletes what its coupling applied, on both sides', async () => {
     const t0 = performance.now();
     await kubectl(['delete', 'plug', 'hello', '-n', 'sample-app', '--timeout=60s']);
