@@ -42,14 +42,7 @@ async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
     throw new ConfigError('no cluster: set KUBECONFIG, run in a cluster, or allow the local control plane');
   }
   // The embedded default: a real local control plane (development only: tools/ is not in the image).
-  let cp: typeof import('../tools/controlplane/controlplane.ts');
-  try {
-    cp = await import('../tools/controlplane/controlplane.ts');
-  } catch {
-    throw new ConfigError(
-      'no KUBECONFIG and no in-cluster config; the local control plane needs a source checkout',
-    );
-  }
+  const cp = await loadLocalControlPlane();
   log.info('no KUBECONFIG: starting the local control plane (the first build takes about 5 minutes)');
   const { state, reused } = await cp.up();
   kc.loadFromFile(state.kubeconfig);
@@ -59,6 +52,33 @@ async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
   });
   await installEmbeddedCrds(kc);
   return { kc, ...(reused ? {} : { stop: async () => void (await cp.down()) }) };
+}
+
+/** What main.ts uses of tools/controlplane/controlplane.ts (typed here: tools/ is outside the build). */
+interface LocalControlPlane {
+  up(): Promise<{ state: { kubeconfig: string }; reused: boolean }>;
+  down(): Promise<unknown>;
+}
+
+/**
+ * Loads the embedded local control plane from a source checkout. The specifier is computed, not a
+ * literal, so that `npm run build` neither compiles tools/ into dist/ nor rewrites its `.ts`
+ * extension: from dist/ it resolves to the checkout's tools/ (present in a checkout, absent in the
+ * container image, where this is a clear configuration error).
+ */
+async function loadLocalControlPlane(): Promise<LocalControlPlane> {
+  const specifier = new URL(['..', 'tools', 'controlplane', 'controlplane.ts'].join('/'), import.meta.url);
+  try {
+    return (await import(specifier.href)) as LocalControlPlane;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new ConfigError(
+        'no cluster: KUBECONFIG is not set and this is not a Pod (no in-cluster config); the embedded local control plane needs a source checkout (tools/controlplane), which this installation does not have',
+      );
+    }
+    throw err;
+  }
 }
 
 /** Applies the CRDs (embedded mode only; a real install gets them from the Helm chart). */

@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# The operator image: Node.js 24, the built JavaScript (dist/) and production dependencies only,
+# run as a non-root user (the chart adds a read-only root filesystem and drops every capability).
+#
+#   docker build -t integration-operator:0.1.0 .
+#   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/integration-operator:0.1.0 --push .
+#
+# Nothing here is architecture-specific: the build stage runs on the builder's own platform (its
+# output is plain JavaScript) and the runtime dependencies are pure JavaScript/WebAssembly.
+# For reproducible releases, pin both base images by digest (node:24-...@sha256:...).
+ARG NODE_MAJOR=24
+
+# --- build: compile src/ to dist/ with the project's pinned toolchain ---------------------------
+# Debian, not Alpine: `npm ci` installs the pinned Node 24 devDependency (a glibc binary), which
+# the npm scripts put first on PATH.
+FROM --platform=$BUILDPLATFORM node:${NODE_MAJOR}-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src/ ./src/
+RUN npm run build \
+ && find dist -name '*.d.ts' -delete
+
+# --- runtime: production dependencies and dist/ only --------------------------------------------
+FROM node:${NODE_MAJOR}-alpine
+ENV NODE_ENV=production
+WORKDIR /app
+# --ignore-scripts: no dependency needs an install script at runtime; the `node` devDependency
+# (the pinned toolchain) is omitted, the image's own Node 24 runs the operator.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -rf /root/.npm /tmp/*
+COPY --from=build /src/dist ./dist
+
+LABEL org.opencontainers.image.title="integration-operator" \
+      org.opencontainers.image.description="Plug/Socket integration operator for Kubernetes (integration.rock8s.com/v1beta1)" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+# The base image's `node` user, numeric so that `runAsNonRoot: true` can verify it.
+USER 1000:1000
+# /metrics and /healthz + /readyz (METRICS_BIND_ADDRESS, HEALTH_PROBE_BIND_ADDRESS).
+EXPOSE 8080 8081
+# Configuration comes from the environment (the Helm chart sets it); `--help` lists every setting.
+ENTRYPOINT ["node", "dist/main.js"]
