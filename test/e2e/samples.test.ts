@@ -1,12 +1,10 @@
 // End to end: the operator installed the way the chart installs it (its ServiceAccount, its RBAC,
 // its Deployment's environment; see support/install.ts), then config/samples/ applied as a user
-// would, and the outcome read back through the API. Samples whose templates need the templating
-// engine are applied too (the API server must accept them) but only the untemplated ones are
-// checked here; see docs/samples.md.
+// would, and the outcome read back through the API (templated samples included).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createExampleApparatus } from '../../examples/apparatus/apparatus.ts';
+import { createExampleApparatus, passwordFor } from '../../examples/apparatus/apparatus.ts';
 import { randomName } from '../support/kube.ts';
 import {
   adminKube,
@@ -371,6 +369,115 @@ describe('config/samples', () => {
         name: 'create-database-sample-provider-not-a-tenant',
       }),
     ).toBeUndefined();
+  });
+
+  it('couples the eta greeter pair: results on both sides and result resources', async () => {
+    const plug = await waitForCondition(
+      kube,
+      'Plug',
+      'sample-app',
+      'greeter',
+      'Ready',
+      'True',
+      'CouplingSucceeded',
+      slow,
+    );
+    expect((plug.status as { coupledResult: unknown }).coupledResult).toMatchObject({
+      plug: { acknowledged: 'true' },
+      socket: { message: 'Hello, World!' },
+    });
+    const greeting = await eventually(() => configMap('sample-app', 'greeting'), {
+      what: 'the greeting ConfigMap',
+    });
+    expect(greeting.data).toEqual({ message: 'Hello, World!' });
+    const providerSide = await eventually(() => configMap('sample-provider', 'greeting-sample-app-greeter'), {
+      what: 'the provider-side greeting ConfigMap',
+    });
+    expect(providerSide.data).toEqual({ message: 'Hello, World!', plugAcknowledged: 'true' });
+  });
+
+  it('couples the Go-dialect postgres pair: the Job and the connection ConfigMap, recreate on update, pattern validation', async () => {
+    await waitForCondition(kube, 'Plug', 'sample-app', 'app-db', 'Ready', 'True', 'CouplingSucceeded', slow);
+    const jobRef = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      namespace: 'sample-postgres',
+      name: 'create-database-sample-app-app-db',
+    };
+    const job = await eventually(() => kube.get(jobRef), { what: 'the create-database Job' });
+    const env = (
+      job.spec as {
+        template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+      }
+    ).template.spec.containers[0]!.env;
+    const value = (name: string) => env.find((e) => e.name === name)?.value;
+    expect(value('DATABASE')).toBe('app');
+    expect(value('PGHOST')).toBe('postgres.sample-postgres.svc.cluster.local');
+    expect(value('PGPORT')).toBe('5432');
+    const conn = await eventually(() => configMap('sample-app', 'app-db-connection'), {
+      what: 'app-db-connection',
+    });
+    expect(conn.data).toEqual({
+      host: 'postgres.sample-postgres.svc.cluster.local',
+      port: '5432',
+      database: 'app',
+      url: 'postgres://postgres.sample-postgres.svc.cluster.local:5432/app',
+    });
+    const plugRef = {
+      apiVersion: 'integration.rock8s.com/v1beta1',
+      kind: 'Plug',
+      namespace: 'sample-app',
+      name: 'app-db',
+    };
+    await kube.mergePatch(plugRef, { spec: { epoch: 'e2e-recreate' } });
+    await eventually(
+      async () => {
+        const j = await kube.get(jobRef);
+        return j && j.metadata.uid !== job.metadata.uid;
+      },
+      { what: 'the Job to be recreated', timeoutMs: slow },
+    );
+    await kube.mergePatch(plugRef, { spec: { config: { database: 'App-DB' } } });
+    const bad = await waitForCondition(
+      kube,
+      'Plug',
+      'sample-app',
+      'app-db',
+      'Ready',
+      'False',
+      'ConfigInvalid',
+    );
+    expect(condition(bad, 'Ready')?.message).toMatch(/database/);
+    await kube.mergePatch(plugRef, { spec: { config: { database: 'app' } } });
+    await waitForCondition(kube, 'Plug', 'sample-app', 'app-db', 'Ready', 'True', undefined, slow);
+    await kubectl(['delete', 'plug', 'app-db', '-n', 'sample-app', '--timeout=60s']);
+    await eventually(async () => (await kube.get(jobRef)) === undefined, { what: 'the Job to be deleted' });
+    expect(await configMap('sample-app', 'app-db-connection')).toBeUndefined();
+  });
+
+  it('writes the apparatus-generated credentials into a Secret, never into the status', async () => {
+    const plug = await waitForCondition(
+      kube,
+      'Plug',
+      'sample-app',
+      'credentials',
+      'Ready',
+      'True',
+      undefined,
+      slow,
+    );
+    const secret = await eventually(
+      () => kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'sample-app', name: 'app-credentials' }),
+      { what: 'the app-credentials Secret' },
+    );
+    const data = secret.data as Record<string, string>;
+    const decode = (k: string) => Buffer.from(data[k] ?? '', 'base64').toString('utf8');
+    expect(decode('username')).toBe('sample_app_credentials');
+    const socket = await getObj(kube, 'Socket', 'sample-provider', 'credentials');
+    const seed = inject('e2eImage') ? 'sample-only-change-me' : 'e2e-only';
+    const password = passwordFor(seed, plug.metadata.uid ?? '', socket?.metadata.uid ?? '');
+    expect(decode('password')).toBe(password);
+    expect(JSON.stringify(plug.status)).not.toContain(password);
   });
 
   it('decouples a deleted plug and deletes what its coupling applied, on both sides', async () => {
