@@ -89,6 +89,8 @@ setting replaces it (Kubernetes would otherwise keep two entries of one name).
   (dict "name" "APPARATUS_ALLOWED_HOSTS" "value" (include "integration-operator.csv" $v.apparatus.allowedHosts))
   (dict "name" "APPARATUS_TIMEOUT_MS" "value" (toString (int64 $v.apparatus.timeoutMs)))
   (dict "name" "APPARATUS_ATTEMPTS" "value" (toString (int64 $v.apparatus.attempts)))
+  (dict "name" "APPARATUS_REAP_INTERVAL_SECONDS" "value" (toString (int64 $v.apparatus.reapIntervalSeconds)))
+  (dict "name" "APPARATUS_MANAGED_URL_TEMPLATE" "value" (toString $v.apparatus.managedUrlTemplate))
   (dict "name" "ALLOW_CLUSTER_SCOPED_RESOURCES" "value" (toString (eq (toString $v.allowClusterScopedResources) "true")))
   (dict "name" "KUBE_API_QPS" "value" (ternary (toString (int64 $v.kubeApi.qps)) (toString $v.kubeApi.qps) (eq (float64 $v.kubeApi.qps) (float64 (int64 $v.kubeApi.qps)))))
   (dict "name" "KUBE_API_BURST" "value" (toString (int64 $v.kubeApi.burst)))
