@@ -135,6 +135,10 @@ class PlugPass {
     }
   }
 
+  private namespaceTerminating(ns: string): boolean {
+    return Boolean(this.ctx.namespaces.store.get(ns)?.metadata.deletionTimestamp);
+  }
+
   /** Counts a performed lifecycle event (the metric the restart benchmark reads for repeats). */
   private performed(side: Side, event: string): void {
     this.ctx.metrics.lifecycleEvents.inc({ kind: 'Plug', side, event, outcome: 'performed' });
@@ -545,17 +549,30 @@ class PlugPass {
         record.socket = { event: 'decoupled', at: this.ts, skipped: true };
         continue;
       }
-      const out = await this.ctx.actions.couplingEvent({
-        side,
-        event: 'decoupled',
-        plug: this.owner,
-        socket,
-        socketUid: record.socketUid,
-        inputs,
-        applied: record.applied ?? [],
-        stillUsed: (ref) => this.stillUsed(ref, record.socketUid),
-        signal: this.signal,
-      });
+      let out: { effects: number };
+      try {
+        out = await this.ctx.actions.couplingEvent({
+          side,
+          event: 'decoupled',
+          plug: this.owner,
+          socket,
+          socketUid: record.socketUid,
+          inputs,
+          applied: record.applied ?? [],
+          stillUsed: (ref) => this.stillUsed(ref, record.socketUid),
+          signal: this.signal,
+        });
+      } catch (err) {
+        // The side's namespace is being deleted: its objects go with it and its ServiceAccount's
+        // rights may already be gone; retrying until the cleanup deadline would only hold the
+        // namespace deletion for minutes.
+        const ns = side === 'plug' ? this.owner.namespace : (socket?.namespace ?? record.socketNamespace);
+        if (!this.namespaceTerminating(ns)) throw err;
+        this.ctx.log.info('skipped a decoupled step in a namespace being deleted', { side, namespace: ns, err });
+        record[side as Side] = { event: 'decoupled', at: this.ts, skipped: true };
+        record.applied = (record.applied ?? []).filter((r) => r.side !== side || r.retain);
+        continue;
+      }
       record[side as Side] = { event: 'decoupled', at: this.ts, ...(inputs ? { hash: inputs.hash } : {}) };
       this.performed(side, 'decoupled');
       record.applied = (record.applied ?? []).filter((r) => r.side !== side || r.retain);
@@ -596,11 +613,17 @@ class PlugPass {
       if (record && hasCoupledSide(record)) await this.decouple(record, 'the plug is being deleted');
       else if (record) this.lifecycle.coupling = undefined;
       if (!this.lifecycle.deleted) {
-        const out = await this.ctx.actions.ownerEvent(this.owner, 'deleted', this.signal);
+        let effects = 0;
+        try {
+          effects = (await this.ctx.actions.ownerEvent(this.owner, 'deleted', this.signal)).effects;
+          this.performed('plug', 'deleted');
+        } catch (err) {
+          if (!this.namespaceTerminating(this.owner.namespace)) throw err;
+          this.ctx.log.info('skipped the deleted event in a namespace being deleted', { namespace: this.owner.namespace, err });
+        }
         this.lifecycle.deleted = this.ts;
-        this.performed('plug', 'deleted');
         this.transitions.push({ reason: 'PlugDeleted', text: 'deleted' });
-        if (out.effects) await this.checkpoint();
+        if (effects) await this.checkpoint();
       }
     } catch (err) {
       const e = toStepError(err);

@@ -144,6 +144,12 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
           });
         } catch (err) {
           const e = toStepError(err, 'deleted event');
+          if (ctx.namespaces.store.get(owner.namespace)?.metadata.deletionTimestamp) {
+            // Its namespace is going: the deleted step cannot run there any more (see plug.ts).
+            ctx.log.info('skipped the deleted event of a socket in a namespace being deleted', { socket: key, err: e });
+            await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, false, signal);
+            return undefined;
+          }
           const since = (raw.metadata.deletionTimestamp as string) ?? rfc3339(now);
           if (now.getTime() - Date.parse(since) < ctx.options.cleanupTimeoutMs) {
             ready('False', e.reason, e.message);

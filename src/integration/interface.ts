@@ -103,12 +103,12 @@ export function validateSide(
       try {
         validate = validatorFor({ type: 'object', properties: { v: schema } });
       } catch (err) {
-        errors.push(`${key}: the interface's schema for it is invalid: ${(err as Error).message}`);
+        errors.push(`${what} ${key}: the interface's schema for it is invalid: ${(err as Error).message}`);
         continue;
       }
       if (!validate({ v })) {
         const msg = (validate.errors ?? []).map((e) => e.message).join('; ');
-        errors.push(`${key}: ${msg || 'invalid'}`);
+        errors.push(`${what} ${key}: ${msg || 'invalid'}`);
         continue;
       }
     }

@@ -191,6 +191,29 @@ describe('templated resources', () => {
     expect(await get('ConfigMap', db, 'shop-audit')).toBeDefined();
   });
 
+  it('lets a namespace holding a coupled plug and its socket be deleted promptly (its Roles go first)', async () => {
+    const ns = `${prefix}-doomed`;
+    await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await grant(ns, 'provisioner', [{ apiGroups: [''], resources: ['configmaps'], verbs: write }]);
+    const op2 = await startOperator({ namespaces: [ns] });
+    try {
+      await kube.create(
+        socketObj(ns, 'local', {
+          serviceAccountName: 'provisioner',
+          resources: [{ when: ['coupled'], template: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '{% .plug.metadata.name %}-cm' } } }],
+        }),
+      );
+      await kube.create(plugObj(ns, 'local-plug', { socket: { name: 'local' }, serviceAccountName: 'provisioner' }));
+      await waitForCondition(kube, 'Plug', ns, 'local-plug', 'Coupled', 'True');
+      expect(await get('ConfigMap', ns, 'local-plug-cm')).toBeDefined();
+      const t0 = Date.now();
+      await deleteNamespaces(kube, [ns], 60_000);
+      console.log(`namespace with a coupled plug deleted in ${Date.now() - t0} ms`);
+    } finally {
+      await op2.stop();
+    }
+  });
+
   it('reports Forbidden when the ServiceAccount lacks the rights, and creates nothing', async () => {
     await kube.create(
       socketObj(db, 'no-rights', {
