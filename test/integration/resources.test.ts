@@ -200,10 +200,21 @@ describe('templated resources', () => {
       await kube.create(
         socketObj(ns, 'local', {
           serviceAccountName: 'provisioner',
-          resources: [{ when: ['coupled'], template: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: '{% .plug.metadata.name %}-cm' } } }],
+          resources: [
+            {
+              when: ['coupled'],
+              template: {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: '{% .plug.metadata.name %}-cm' },
+              },
+            },
+          ],
         }),
       );
-      await kube.create(plugObj(ns, 'local-plug', { socket: { name: 'local' }, serviceAccountName: 'provisioner' }));
+      await kube.create(
+        plugObj(ns, 'local-plug', { socket: { name: 'local' }, serviceAccountName: 'provisioner' }),
+      );
       await waitForCondition(kube, 'Plug', ns, 'local-plug', 'Coupled', 'True');
       expect(await get('ConfigMap', ns, 'local-plug-cm')).toBeDefined();
       const t0 = Date.now();
