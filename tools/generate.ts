@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { allCrds } from '../src/api/crd.ts';
+import { apiReference } from '../src/api/reference.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const crdDirs = [
@@ -21,9 +22,22 @@ export function renderedCrds(): Record<string, string> {
   return out;
 }
 
+export const apiReferencePath = path.join(root, 'docs', 'api-reference.md');
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const check = process.argv.includes('--check');
   let drift = false;
+  const ref = apiReference();
+  const currentRef = existsSync(apiReferencePath) ? readFileSync(apiReferencePath, 'utf8') : undefined;
+  if (currentRef !== ref) {
+    if (check) {
+      console.error('docs/api-reference.md is out of date: run npm run generate');
+      drift = true;
+    } else {
+      writeFileSync(apiReferencePath, ref);
+      console.log('wrote docs/api-reference.md');
+    }
+  }
   for (const dir of crdDirs) {
     if (!check) mkdirSync(dir, { recursive: true });
     for (const [file, text] of Object.entries(renderedCrds())) {

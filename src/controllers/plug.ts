@@ -568,7 +568,11 @@ class PlugPass {
         // namespace deletion for minutes.
         const ns = side === 'plug' ? this.owner.namespace : (socket?.namespace ?? record.socketNamespace);
         if (!this.namespaceTerminating(ns)) throw err;
-        this.ctx.log.info('skipped a decoupled step in a namespace being deleted', { side, namespace: ns, err });
+        this.ctx.log.info('skipped a decoupled step in a namespace being deleted', {
+          side,
+          namespace: ns,
+          err,
+        });
         record[side as Side] = { event: 'decoupled', at: this.ts, skipped: true };
         record.applied = (record.applied ?? []).filter((r) => r.side !== side || r.retain);
         continue;
@@ -619,7 +623,10 @@ class PlugPass {
           this.performed('plug', 'deleted');
         } catch (err) {
           if (!this.namespaceTerminating(this.owner.namespace)) throw err;
-          this.ctx.log.info('skipped the deleted event in a namespace being deleted', { namespace: this.owner.namespace, err });
+          this.ctx.log.info('skipped the deleted event in a namespace being deleted', {
+            namespace: this.owner.namespace,
+            err,
+          });
         }
         this.lifecycle.deleted = this.ts;
         this.transitions.push({ reason: 'PlugDeleted', text: 'deleted' });

@@ -146,7 +146,10 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
           const e = toStepError(err, 'deleted event');
           if (ctx.namespaces.store.get(owner.namespace)?.metadata.deletionTimestamp) {
             // Its namespace is going: the deleted step cannot run there any more (see plug.ts).
-            ctx.log.info('skipped the deleted event of a socket in a namespace being deleted', { socket: key, err: e });
+            ctx.log.info('skipped the deleted event of a socket in a namespace being deleted', {
+              socket: key,
+              err: e,
+            });
             await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, false, signal);
             return undefined;
           }

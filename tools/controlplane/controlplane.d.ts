@@ -1,29 +1,29 @@
 export interface ControlPlaneOptions {
-    /** Folder for all state; default .cluster/state in the repository. */
-    stateDir?: string;
-    /** Where the admin kubeconfig is written; default .cluster/kubeconfig next to the state folder. */
-    kubeconfigPath?: string;
-    /** An audit policy (YAML). When given, the API server writes a JSON audit log to stateDir/audit.log. */
-    auditPolicy?: string;
-    /** Print progress lines (default true). */
-    verbose?: boolean;
+  /** Folder for all state; default .cluster/state in the repository. */
+  stateDir?: string;
+  /** Where the admin kubeconfig is written; default .cluster/kubeconfig next to the state folder. */
+  kubeconfigPath?: string;
+  /** An audit policy (YAML). When given, the API server writes a JSON audit log to stateDir/audit.log. */
+  auditPolicy?: string;
+  /** Print progress lines (default true). */
+  verbose?: boolean;
 }
 export interface ControlPlaneState {
-    stateDir: string;
-    kubeconfig: string;
-    server: string;
-    ports: {
-        etcd: number;
-        etcdPeer: number;
-        apiserver: number;
-    };
-    pids: {
-        etcd: number;
-        apiserver: number;
-        controllerManager: number;
-    };
-    auditLog?: string;
-    startedAt: string;
+  stateDir: string;
+  kubeconfig: string;
+  server: string;
+  ports: {
+    etcd: number;
+    etcdPeer: number;
+    apiserver: number;
+  };
+  pids: {
+    etcd: number;
+    apiserver: number;
+    controllerManager: number;
+  };
+  auditLog?: string;
+  startedAt: string;
 }
 export declare function readState(stateDir?: string): ControlPlaneState | undefined;
 /** Alive and not a zombie. */
@@ -37,14 +37,11 @@ export declare function isHealthy(state: ControlPlaneState): Promise<boolean>;
  * A recorded one that is not healthy is stopped and replaced.
  */
 export declare function up(opts?: ControlPlaneOptions): Promise<{
-    state: ControlPlaneState;
-    reused: boolean;
+  state: ControlPlaneState;
+  reused: boolean;
 }>;
 /** Stops every recorded process (controller manager, API server, then etcd) and removes the state. */
-export declare function down(opts?: {
-    stateDir?: string;
-    verbose?: boolean;
-}): Promise<boolean>;
+export declare function down(opts?: { stateDir?: string; verbose?: boolean }): Promise<boolean>;
 /** Stops kube-apiserver (etcd keeps its data), for tests of watch recovery. */
 export declare function stopApiserver(state: ControlPlaneState): Promise<void>;
 /** Starts kube-apiserver again on the same port and waits for /readyz. */

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlugSchema } from '../../../src/api/plug.ts';
+import { apiReference } from '../../../src/api/reference.ts';
 import { SocketSchema } from '../../../src/api/socket.ts';
-import { crdDirs, renderedCrds } from '../../../tools/generate.ts';
+import { apiReferencePath, crdDirs, renderedCrds } from '../../../tools/generate.ts';
 
 describe('CRDs', () => {
   it('committed CRDs match the schemas (run `npm run generate` after changing src/api)', () => {
@@ -12,6 +13,10 @@ describe('CRDs', () => {
         expect(readFileSync(path.join(dir, file), 'utf8'), `${path.basename(dir)}/${file}`).toBe(text);
       }
     }
+  });
+
+  it('the committed API reference matches the schemas', () => {
+    expect(readFileSync(apiReferencePath, 'utf8')).toBe(apiReference());
   });
 
   it('accept a manifest written for the Go operator unchanged', () => {
