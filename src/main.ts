@@ -3,7 +3,6 @@
 // SIGTERM/SIGINT.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from './api/install.ts';
 import {
   createApparatusClient,
@@ -18,40 +17,43 @@ import { idleReaper, ManagedApparatusPods } from './controllers/managed-apparatu
 import { DefaultResolver } from './controllers/resolve.ts';
 import { createTemplateEngine } from './controllers/template-engine.ts';
 import { KubeClient } from './kube/client.ts';
+import {
+  inClusterAvailable,
+  inClusterConnection,
+  type KubeConnection,
+  kubeconfigConnection,
+} from './kube/connection.ts';
 import { Kube } from './kube/objects.ts';
 import { createLogger, type Logger } from './observe/log.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOperator } from './operator.ts';
 
 interface Cluster {
-  kc: KubeConfig;
+  connection: KubeConnection;
   stop?: () => Promise<void>;
 }
 
 async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
-  const kc = new KubeConfig();
   if (cfg.localControlPlane !== true && cfg.kubeconfig) {
-    kc.loadFromFile(cfg.kubeconfig);
-    return { kc };
+    return { connection: await kubeconfigConnection(cfg.kubeconfig) };
   }
-  if (cfg.localControlPlane !== true && process.env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-    return { kc };
+  if (cfg.localControlPlane !== true && inClusterAvailable()) {
+    return { connection: inClusterConnection() };
   }
   if (cfg.localControlPlane === false) {
     throw new ConfigError('no cluster: set KUBECONFIG, run in a cluster, or allow the local control plane');
   }
   // The embedded default: a real local control plane (development only: tools/ is not in the image).
   const cp = await loadLocalControlPlane();
-  log.info('no KUBECONFIG: starting the local control plane (the first build takes about 5 minutes)');
+  log.info('no KUBECONFIG: starting the local control plane (the first build takes 5-10 minutes)');
   const { state, reused } = await cp.up();
-  kc.loadFromFile(state.kubeconfig);
+  const connection = await kubeconfigConnection(state.kubeconfig);
   log.info('local control plane ready', {
     kubeconfig: state.kubeconfig,
-    try: `.cluster/bin/kubectl --kubeconfig ${state.kubeconfig} apply -f config/samples/`,
+    try: `.cluster/bin/kubectl --kubeconfig ${state.kubeconfig} apply --server-side -f config/samples/`,
   });
-  await installEmbeddedCrds(kc);
-  return { kc, ...(reused ? {} : { stop: async () => void (await cp.down()) }) };
+  await installEmbeddedCrds(connection);
+  return { connection, ...(reused ? {} : { stop: async () => void (await cp.down()) }) };
 }
 
 /** What main.ts uses of tools/controlplane/controlplane.ts (typed here: tools/ is outside the build). */
@@ -82,8 +84,8 @@ async function loadLocalControlPlane(): Promise<LocalControlPlane> {
 }
 
 /** Applies the CRDs (embedded mode only; a real install gets them from the Helm chart). */
-async function installEmbeddedCrds(kc: KubeConfig): Promise<void> {
-  const client = new KubeClient({ kubeConfig: kc });
+async function installEmbeddedCrds(connection: KubeConnection): Promise<void> {
+  const client = new KubeClient({ connection });
   try {
     await installCrds(new Kube(client));
   } finally {
@@ -105,7 +107,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const cluster = await connect(cfg, log);
   const metrics = new Metrics({ processMetrics: true });
   const client = new KubeClient({
-    kubeConfig: cluster.kc,
+    connection: cluster.connection,
     qps: cfg.kubeApiQps,
     burst: cfg.kubeApiBurst,
     metrics,

@@ -3,8 +3,8 @@
 // Why not the generated @kubernetes/client-node APIs: in 2.0.1 each call builds a new undici
 // dispatcher, so every request pays a TLS handshake and leaks a connection (measured: 153 writes/s
 // and 640 open sockets after 1,000 creates, versus 650-1,800 writes/s on 2-65 pooled connections
-// with a plain keep-alive agent; see shared/notes/kubernetes-client.md). We keep client-node for
-// what it does well (kubeconfig loading, in-cluster config, exec/OIDC auth) and send requests over
+// with a plain keep-alive agent; see shared/notes/kubernetes-client.md). Connections come from
+// connection.ts (client-node's KubeConfig only for exec/OIDC users and tests) and requests go over
 // one pooled node:https agent. Impersonation is a per-request header, so the one pool (the
 // operator's TLS identity) serves every impersonated ServiceAccount too.
 import http from 'node:http';
@@ -12,6 +12,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { type KubeConnection, kubeConfigConnection } from './connection.ts';
 import { ApiError, type KubeStatus } from './errors.ts';
 import { TokenBucket } from './rate-limit.ts';
 
@@ -35,7 +36,9 @@ export interface RequestOptions {
 }
 
 export interface KubeClientOptions {
-  kubeConfig: KubeConfig;
+  /** Where and how to connect; or a client-node KubeConfig (tests) converted to one. */
+  connection?: KubeConnection;
+  kubeConfig?: KubeConfig;
   /** Client-side rate limit: sustained requests per second and burst (watches excluded). */
   qps?: number;
   burst?: number;
@@ -76,21 +79,18 @@ export function resourceLabel(path: string): string {
 export class KubeClient {
   readonly server: URL;
   private readonly agent: https.Agent | http.Agent;
-  private readonly kc: KubeConfig;
-  private tls: https.RequestOptions = {};
+  private readonly conn: KubeConnection;
   private authHeaders: Record<string, string> = {};
-  private authFetchedAt = 0;
-  private authRefresh: Promise<void> | undefined;
   private readonly bucket: TokenBucket;
   private readonly userAgent: string;
   private readonly metrics: Metrics | undefined;
   private readonly log: Logger | undefined;
 
   constructor(opts: KubeClientOptions) {
-    this.kc = opts.kubeConfig;
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig names no current cluster');
-    this.server = new URL(cluster.server);
+    if (opts.connection) this.conn = opts.connection;
+    else if (opts.kubeConfig) this.conn = kubeConfigConnection(opts.kubeConfig);
+    else throw new Error('KubeClient needs a connection or a kubeConfig');
+    this.server = this.conn.server;
     const agentOpts = {
       keepAlive: true,
       maxSockets: opts.maxSockets ?? 32,
@@ -103,30 +103,14 @@ export class KubeClient {
     this.log = opts.log;
   }
 
-  /** TLS material and auth headers from the kubeconfig, refreshed every minute (rotating tokens). */
+  /** TLS material of the connection (filled by the time auth() resolved). */
+  private get tls(): https.RequestOptions {
+    return this.conn.tls;
+  }
+
+  /** Current authentication headers (the connection refreshes rotating tokens). */
   private async auth(): Promise<void> {
-    if (Date.now() - this.authFetchedAt < 60_000) return;
-    this.authRefresh ??= (async () => {
-      const opts: https.RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(opts);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-      this.authHeaders = headers;
-      this.tls = {
-        ca: opts.ca,
-        cert: opts.cert,
-        key: opts.key,
-        pfx: opts.pfx,
-        passphrase: opts.passphrase,
-        ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-        ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
-        ...(opts.auth ? { auth: opts.auth } : {}),
-      };
-      this.authFetchedAt = Date.now();
-    })().finally(() => {
-      this.authRefresh = undefined;
-    });
-    await this.authRefresh;
+    this.authHeaders = await this.conn.headers();
   }
 
   private headers(opts: { as?: Identity; contentType?: string; accept?: string }): Record<string, string> {
