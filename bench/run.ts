@@ -7,6 +7,7 @@
 //   update:N       N coupled plugs, then the socket's config changes: seconds until all performed updated
 //   restart:N      N coupled plugs, then the operator restarts: seconds to ready and idle, writes, repeats
 // `npm run bench:smoke` runs small variants (CI keeps the suite alive with it).
+import { writeFileSync } from 'node:fs';
 import { apiVersion } from '../src/api/common.ts';
 import type { KubeObject } from '../src/kube/types.ts';
 import { silentLogger } from '../src/observe/log.ts';
@@ -175,13 +176,20 @@ async function couple(bench: Bench, n: number): Promise<Row> {
   }
   await new Promise((r) => setTimeout(r, 1500));
   const socket = await bench.kube.get({ apiVersion, kind: 'Socket', namespace: ns, name: 'db' });
+  const heapMiB = Math.round((await scrapeCounter(op, 'integration_operator_nodejs_heap_size_used_bytes')) / 1048576);
+  const mib = async (m: string) => Math.round((await scrapeCounter(op, m)) / 1048576);
+  progress(
+    `couple ${n}: heap total ${await mib('integration_operator_nodejs_heap_size_total_bytes')} MiB, external ${await mib('integration_operator_nodejs_external_memory_bytes')} MiB, RSS now ${await mib('integration_operator_process_resident_memory_bytes')} MiB`,
+  );
   const { row, audit } = await operatorFigures(bench, op, n, audit0.offset, {
+    'heap used MiB': heapMiB,
     'API server CPU s': Number(apiCpu.toFixed(1)),
     'etcd CPU s': Number(etcdCpu.toFixed(1)),
     'socket status bytes': JSON.stringify(socket?.status ?? {}).length,
   });
   await watch.stop();
   await op.stop();
+  if (process.env.BENCH_OPERATOR_OUTPUT) writeFileSync(process.env.BENCH_OPERATOR_OUTPUT, op.output());
   const result: Row = {
     scenario: `couple ${n}`,
     seconds: Number(seconds.toFixed(2)),

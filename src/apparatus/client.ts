@@ -9,7 +9,12 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import got, { type Agents, type Response } from 'got';
+import type { Agents, Response } from 'got';
+
+// got is loaded on the first call: an operator without apparatus services never pays for it
+// (about 15 MiB of resident memory).
+let gotLoaded: Promise<typeof import('got')> | undefined;
+const loadGot = () => (gotLoaded ??= import('got'));
 import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   ALLOWED_HOSTS_SETTING,
@@ -343,7 +348,8 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
   const guardedAgents: Agents = agentsList[0]!;
   const plainAgents: Agents = agentsList[1]!;
 
-  function attemptOnce(req: AttemptRequest): Promise<AttemptResult> {
+  async function attemptOnce(req: AttemptRequest): Promise<AttemptResult> {
+    const { default: got } = await loadGot();
     return new Promise<AttemptResult>((resolve, reject) => {
       let settled = false;
       const finish = (fn: () => void): void => {
