@@ -70,6 +70,11 @@ type Target =
   | { ok: true; raw: KubeObject; socket: Owner }
   | { ok: false; reason: ReasonName; message: string; socketKey: ObjectKey | undefined };
 
+/** True when a side's decoupled or deleted steps would do something (so a deletion must wait for them). */
+export function hasCleanupWork(o: Pick<Owner, 'spec'>): boolean {
+  return Boolean(o.spec.apparatus || o.spec.resources?.length || o.spec.resultResources?.length);
+}
+
 function hasExternalResults(o: Owner): boolean {
   return Boolean(o.spec.resultVars?.length || o.spec.resultConfigMapName || o.spec.resultSecretName);
 }
@@ -135,6 +140,10 @@ class PlugPass {
     }
   }
 
+  private async ensureFinalizer(): Promise<void> {
+    this.raw = await setFinalizer(this.ctx.kube, this.ctx.plugs, this.raw, finalizer, true, this.signal);
+  }
+
   private namespaceTerminating(ns: string): boolean {
     return Boolean(this.ctx.namespaces.store.get(ns)?.metadata.deletionTimestamp);
   }
@@ -192,7 +201,11 @@ class PlugPass {
       throw new TerminalError(message);
     }
     this.warnResourcesWithoutWhen(this.owner);
-    this.raw = await setFinalizer(this.ctx.kube, this.ctx.plugs, this.raw, finalizer, true, this.signal);
+    // The finalizer holds a deletion until the decoupled and deleted steps ran. It is added before
+    // the first side effect that would need them; a coupling of plain values (no resources, no
+    // apparatus on either side) has nothing to clean up and needs none (one API write less per
+    // coupling). If the socket later gains resources, the `updated` they cause adds it first.
+    if (hasCleanupWork(this.owner)) await this.ensureFinalizer();
     this.adoptGoStatus();
 
     if (!this.lifecycle.created) {
@@ -223,6 +236,7 @@ class PlugPass {
       return undefined;
     }
     const socket = target.socket;
+    if (hasCleanupWork(socket)) await this.ensureFinalizer();
     const socketProblems = resourceSpecProblems(socket);
     // A side that coupled holds a slot of the limit; the plug counts as Coupled only once both did.
     const holdsSlot =

@@ -130,6 +130,8 @@ describe('templated resources', () => {
       }),
     );
     const plug = await waitForCondition(kube, 'Plug', app, 'shop', 'Coupled', 'True', undefined, 60_000);
+    // The socket's resources must be cleaned up on decoupling: the plug's deletion waits for it.
+    expect(plug.metadata.finalizers).toContain('integration.rock8s.com/finalizer');
     // The Secret-sourced value never reaches the status.
     expect(JSON.stringify(plug.status)).not.toContain('s3cr3t');
     const job = await eventually(() => get('Job', db, 'shop-migrate', 'batch/v1'), { what: 'the Job' });
