@@ -15,6 +15,7 @@ import type { Agents, Response } from 'got';
 // (about 15 MiB of resident memory).
 let gotLoaded: Promise<typeof import('got')> | undefined;
 const loadGot = () => (gotLoaded ??= import('got'));
+
 import { Counter, Histogram, type Registry } from 'prom-client';
 import {
   ALLOWED_HOSTS_SETTING,

@@ -51,7 +51,9 @@ export const socketIndex = { uid: 'uid' } as const;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const plugCache = new WeakMap<KubeObject, Parsed<Plug>>();
+// Sockets are few and read by every plug's reconcile: their parse is kept per object version.
+// Plugs are many (10,000s) and each is parsed by its own reconcile only: caching them would double
+// the memory of the cache for little CPU (a parse takes about 6 µs).
 const socketCache = new WeakMap<KubeObject, Parsed<Socket>>();
 
 function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -61,15 +63,9 @@ function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: st
     .join('; ');
 }
 
-/** Parses a cached Plug once per object version (cache entries are replaced, never mutated). */
 export function parsePlug(raw: KubeObject): Parsed<Plug> {
-  let p = plugCache.get(raw);
-  if (!p) {
-    const r = PlugSchema.safeParse(raw);
-    p = r.success ? { ok: true, value: r.data } : { ok: false, error: describeIssues(r.error.issues) };
-    plugCache.set(raw, p);
-  }
-  return p;
+  const r = PlugSchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, error: describeIssues(r.error.issues) };
 }
 
 export function parseSocket(raw: KubeObject): Parsed<Socket> {

@@ -16,7 +16,7 @@ import {
 import type { KubeObject } from '../kube/types.ts';
 import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
 import { resourceSpecProblems } from './actions.ts';
-import { type OperatorContext, parsePlug, parseSocket, plugIndex } from './context.ts';
+import { type OperatorContext, parseSocket, plugIndex } from './context.ts';
 import { toStepError } from './errors.ts';
 import { ownerOf } from './owner.ts';
 import { patchStatus, setFinalizer } from './status.ts';
@@ -61,11 +61,12 @@ export function summarise(
   const coupledKeys = new Set(coupled.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   for (const p of ctx.plugs.store.byIndex(plugIndex.targetSocket, key)) {
     if (coupledKeys.has(`${p.metadata.namespace}/${p.metadata.name}`)) continue;
-    const parsed = parsePlug(p);
-    const reason =
-      (parsed.ok
-        ? parsed.value.status?.conditions?.find((c) => c.type === ConditionType.Coupled)?.reason
-        : undefined) ?? 'Pending';
+    const conditions = (p.status as { conditions?: Array<{ type?: unknown; reason?: unknown }> } | undefined)
+      ?.conditions;
+    const r = Array.isArray(conditions)
+      ? conditions.find((c) => c?.type === ConditionType.Coupled)?.reason
+      : undefined;
+    const reason = typeof r === 'string' && r ? r : 'Pending';
     waiting[reason] = (waiting[reason] ?? 0) + 1;
   }
   return {

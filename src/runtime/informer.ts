@@ -33,13 +33,21 @@ export interface InformerOptions<T extends KubeObject> {
   pageSize?: number;
 }
 
-/** Drops metadata.managedFields: large, and never read by the operator. */
+const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops what the operator never reads but can be large: metadata.managedFields, and kubectl's
+ * last-applied-configuration annotation (a second copy of the whole object).
+ */
 export function stripManagedFields<T extends KubeObject>(obj: KubeObject): T {
-  if (obj.metadata?.managedFields) {
-    const { managedFields: _, ...metadata } = obj.metadata;
-    return { ...obj, metadata } as T;
+  const m = obj.metadata;
+  if (!m || (!m.managedFields && !(m.annotations && lastApplied in m.annotations))) return obj as T;
+  const { managedFields: _, ...metadata } = m;
+  if (metadata.annotations && lastApplied in metadata.annotations) {
+    const { [lastApplied]: _drop, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
   }
-  return obj as T;
+  return { ...obj, metadata } as T;
 }
 
 export class Informer<T extends KubeObject> {
