@@ -30,6 +30,7 @@ export class EventRecorder {
   private idleWaiters: Array<() => void> = [];
   /** Events sent (for tests and metrics). */
   sent = 0;
+  private seq = 0;
 
   constructor(opts: { client: KubeClient; log: Logger; dedupeWindowMs?: number; concurrency?: number }) {
     this.client = opts.client;
@@ -94,7 +95,9 @@ export class EventRecorder {
           apiVersion: 'v1',
           kind: 'Event',
           metadata: {
-            name: `${ev.involved.name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.sent % 1_000_000)).toString(16)}`,
+            // client-go's naming (name.<nanoseconds in hex>), made unique within this process by a
+            // counter: two events on one object in the same millisecond must not collide.
+            name: `${ev.involved.name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(this.seq++ % 1_000_000)).toString(16)}`,
             namespace: ev.involved.namespace,
           },
           involvedObject: { ...ev.involved },
