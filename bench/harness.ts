@@ -84,7 +84,11 @@ function operatorEntry(): string {
   if (built) return built;
   const out = path.join(root, '.cache', 'bench-dist');
   progress('building the operator (tsc) for the benchmark');
-  execFileSync(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out], { cwd: root, stdio: 'inherit' });
+  execFileSync(
+    path.join(root, 'node_modules', '.bin', 'tsc'),
+    ['-p', 'tsconfig.build.json', '--outDir', out],
+    { cwd: root, stdio: 'inherit' },
+  );
   built = path.join(out, 'main.js');
   return built;
 }
@@ -106,19 +110,26 @@ export async function startOperatorProcess(
   env: Record<string, string> = {},
 ): Promise<OperatorProc> {
   const metricsPort = 20000 + Math.floor(Math.random() * 20000);
-  const proc = spawn(path.join(root, 'node_modules', '.bin', 'node'), [...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean), operatorEntry()], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      KUBECONFIG: bench.operatorKubeconfig,
-      LOG_LEVEL: 'warn',
-      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
-      HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
-      METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
-      ...env,
+  const proc = spawn(
+    path.join(root, 'node_modules', '.bin', 'node'),
+    [
+      ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
+      operatorEntry(),
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        KUBECONFIG: bench.operatorKubeconfig,
+        LOG_LEVEL: 'warn',
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+        HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
+        METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -176,7 +176,9 @@ async function couple(bench: Bench, n: number): Promise<Row> {
   }
   await new Promise((r) => setTimeout(r, 1500));
   const socket = await bench.kube.get({ apiVersion, kind: 'Socket', namespace: ns, name: 'db' });
-  const heapMiB = Math.round((await scrapeCounter(op, 'integration_operator_nodejs_heap_size_used_bytes')) / 1048576);
+  const heapMiB = Math.round(
+    (await scrapeCounter(op, 'integration_operator_nodejs_heap_size_used_bytes')) / 1048576,
+  );
   const mib = async (m: string) => Math.round((await scrapeCounter(op, m)) / 1048576);
   progress(
     `couple ${n}: heap total ${await mib('integration_operator_nodejs_heap_size_total_bytes')} MiB, external ${await mib('integration_operator_nodejs_external_memory_bytes')} MiB, RSS now ${await mib('integration_operator_process_resident_memory_bytes')} MiB`,

@@ -85,6 +85,8 @@ export class KubeClient {
   private readonly userAgent: string;
   private readonly metrics: Metrics | undefined;
   private readonly log: Logger | undefined;
+  /** TCP/TLS connections opened to the API server so far. */
+  connectionsOpened = 0;
 
   constructor(opts: KubeClientOptions) {
     if (opts.connection) this.conn = opts.connection;
@@ -97,6 +99,14 @@ export class KubeClient {
       maxFreeSockets: opts.maxSockets ?? 32,
     };
     this.agent = this.server.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    // Count the connections the pool opens (what keeps us honest about reuse; see the test).
+    const agent = this.agent as unknown as { createConnection: (...a: unknown[]) => unknown };
+    const create = agent.createConnection.bind(agent);
+    agent.createConnection = (...a: unknown[]) => {
+      this.connectionsOpened++;
+      opts.metrics?.kubeConnections.inc();
+      return create(...a);
+    };
     this.bucket = new TokenBucket(opts.qps ?? 500, opts.burst ?? 1000);
     this.userAgent = opts.userAgent ?? 'integration-operator';
     this.metrics = opts.metrics;

@@ -13,6 +13,11 @@ export class Metrics {
     labelNames: ['verb', 'resource', 'code'] as const,
     registers: [this.registry],
   });
+  readonly kubeConnections = new Counter({
+    name: `${prefix}kube_connections_opened_total`,
+    help: 'Connections opened to the Kubernetes API server (pooled and reused: this stays small).',
+    registers: [this.registry],
+  });
   readonly kubeRequestDuration = new Histogram({
     name: `${prefix}kube_request_duration_seconds`,
     help: 'Latency of requests to the Kubernetes API server (watches excluded).',
