@@ -185,6 +185,7 @@ async function couple(bench: Bench, n: number): Promise<Row> {
   );
   const { row, audit } = await operatorFigures(bench, op, n, audit0.offset, {
     'heap used MiB': heapMiB,
+    'connections opened': await scrapeCounter(op, 'integration_operator_kube_connections_opened_total'),
     'API server CPU s': Number(apiCpu.toFixed(1)),
     'etcd CPU s': Number(etcdCpu.toFixed(1)),
     'socket status bytes': JSON.stringify(socket?.status ?? {}).length,
