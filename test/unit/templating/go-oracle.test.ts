@@ -9,6 +9,8 @@ describe('Go-template oracle fixture', () => {
   it('matches a fresh run of the Go oracle', { timeout: 300_000 }, () => {
     const version = goVersion();
     if (version === undefined) {
+      // CI runs where the control plane is built from Go: the oracle must run there.
+      if (process.env.CI) throw new Error('no Go toolchain in CI: the oracle comparison cannot run');
       console.warn('no Go toolchain: the oracle fixture was not re-derived from Go in this run');
       expect(readFixture().results.length).toBeGreaterThan(0);
       return;
