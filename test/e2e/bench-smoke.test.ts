@@ -9,11 +9,28 @@ import { runOk } from './support/commands.ts';
 describe('benchmark smoke run', () => {
   it('runs every scenario at a small size and prints a row for each', async () => {
     const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
-    const r = await runOk(node, [path.join(repoRoot, 'bench', 'run.ts'), 'ceiling', 'couple:50', 'resources:20', 'latency:10', 'update:50', 'restart:100'], {
-      cwd: repoRoot,
-      timeoutMs: 600_000,
-    });
-    console.log(r.stdout.split('\n').filter((l) => l.startsWith('|')).join('\n'));
+    const r = await runOk(
+      node,
+      [
+        path.join(repoRoot, 'bench', 'run.ts'),
+        'ceiling',
+        'couple:50',
+        'resources:20',
+        'latency:10',
+        'update:50',
+        'restart:100',
+      ],
+      {
+        cwd: repoRoot,
+        timeoutMs: 600_000,
+      },
+    );
+    console.log(
+      r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('|'))
+        .join('\n'),
+    );
     for (const s of ['ceiling', 'couple 50', 'resources 20', 'latency 10', 'update 50', 'restart 100']) {
       expect(r.stdout).toMatch(new RegExp(`\\| ${s} `));
     }

@@ -15,7 +15,7 @@ import { type ControlPlaneState, down, up } from '../../tools/controlplane/contr
 import { type ApparatusRecorder, startRecorder } from '../support/apparatus-recorder.ts';
 import { condition, type OperatorProcess, repoRoot, spawnOperator } from '../support/operator.ts';
 import { eventually } from '../support/poll.ts';
-import { helmBin, kubectlBin, run, runOk } from './support/commands.ts';
+import { helmBin, kubectlBin, runOk } from './support/commands.ts';
 
 const stateDir = path.join(mkdtempSync(path.join(tmpdir(), 'migration-')), 'state');
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'go-chart');
@@ -149,7 +149,7 @@ describe('replacing the Go operator', () => {
         kind: 'CustomResourceDefinition',
         name: 'plugs.integration.rock8s.com',
       });
-      return (c?.metadata.annotations ?? {})['helm.sh/resource-policy'] === 'keep';
+      return c?.metadata.annotations?.['helm.sh/resource-policy'] === 'keep';
     });
 
     // Our operator takes over (here as a process; in a cluster, the chart's Deployment).

@@ -12,11 +12,13 @@ import {
   condition,
   deleteNamespaces,
   getObj,
+  grant,
   type InProcessOperator,
   plugObj,
   socketObj,
   startOperator,
   waitForCondition,
+  writeVerbs,
 } from '../support/operator.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -64,18 +66,9 @@ describe('apparatus', () => {
       APPARATUS_ENDPOINT_OVERRIDES: `Plug/${ns}/life=${plugApp.url},Socket/${ns}/life-socket=${socketApp.url}`,
     });
     // The plug's ServiceAccount may read the ConfigMap its var names (reads are made as it).
-    await kube.create({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'read-configmaps', namespace: ns },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
-    });
-    await kube.create({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'read-configmaps', namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-configmaps' },
-      subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: ns }],
+    await grant(kube, ns, 'default', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }], {
+      existing: true,
+      role: 'read-configmaps',
     });
     const op = await operator({ namespaces: [ns], overrides });
     await kube.create(
@@ -205,26 +198,15 @@ describe('apparatus', () => {
   it('runs a managed apparatus Pod and Service as the owner ServiceAccount, waits for Ready, and deletes the idle Pod, also after a restart', async () => {
     const app = await recorder({ config: () => ({ token: 'abc' }), basePath: '/api' });
     // The tenant's ServiceAccount may run Pods and Services in its namespace.
-    await kube.create({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: 'tenant', namespace: ns },
-    });
-    await kube.create({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: { name: 'apparatus', namespace: ns },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'create', 'patch', 'delete'] },
-      ],
-    });
-    await kube.create({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'apparatus', namespace: ns },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'apparatus' },
-      subjects: [{ kind: 'ServiceAccount', name: 'tenant', namespace: ns }],
-    });
+    await grant(
+      kube,
+      ns,
+      'tenant',
+      [{ apiGroups: [''], resources: ['pods', 'services'], verbs: writeVerbs }],
+      {
+        role: 'apparatus',
+      },
+    );
     const op = await operator({ namespaces: [ns], managedUrlTemplate: app.url, reapIntervalMs: 500 });
     await kube.create(socketObj(ns, 'managed-socket'));
     await kube.create(

@@ -11,11 +11,13 @@ import {
   condition,
   deleteNamespaces,
   getObj,
+  grant,
   type InProcessOperator,
   plugObj,
   socketObj,
   startOperator,
   waitForCondition,
+  writeVerbs,
 } from '../support/operator.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -26,32 +28,16 @@ const app = `${prefix}-app`;
 const ops: InProcessOperator[] = [];
 const recorders: ApparatusRecorder[] = [];
 
-const write = ['get', 'create', 'patch', 'delete'];
-async function grant(ns: string, sa: string, rules: unknown[]): Promise<void> {
-  await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
-  await kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: sa, namespace: ns },
-    rules,
-  } as KubeObject);
-  await kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: sa, namespace: ns },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
-    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
-  } as KubeObject);
-}
+const write = writeVerbs;
 
 beforeAll(async () => {
   for (const name of [db, app])
     await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await grant(db, 'dba', [
+  await grant(kube, db, 'dba', [
     { apiGroups: [''], resources: ['configmaps'], verbs: write },
     { apiGroups: ['batch'], resources: ['jobs'], verbs: write },
   ]);
-  await grant(app, 'web', [
+  await grant(kube, app, 'web', [
     { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
     { apiGroups: [''], resources: ['configmaps'], verbs: write },
   ]);

@@ -3,18 +3,19 @@
 // re-applied when the Secret changes, kept or deleted on decoupling; forbidden and refused cases.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiVersion } from '../../src/api/common.ts';
-import type { KubeObject } from '../../src/kube/types.ts';
 import { randomName } from '../support/kube.ts';
 import {
   adminKube,
   condition,
   deleteNamespaces,
   eventsFor,
+  grant,
   type InProcessOperator,
   plugObj,
   socketObj,
   startOperator,
   waitForCondition,
+  writeVerbs,
 } from '../support/operator.ts';
 import { eventually } from '../support/poll.ts';
 
@@ -24,33 +25,16 @@ const db = `${prefix}-db`;
 const app = `${prefix}-app`;
 let op: InProcessOperator;
 
-async function grant(ns: string, sa: string, rules: unknown[]): Promise<void> {
-  await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns } });
-  await kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: sa, namespace: ns },
-    rules,
-  } as KubeObject);
-  await kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: sa, namespace: ns },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
-    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
-  } as KubeObject);
-}
-
-const write = ['get', 'create', 'patch', 'delete'];
+const write = writeVerbs;
 
 beforeAll(async () => {
   for (const name of [db, app])
     await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await grant(db, 'provisioner', [
+  await grant(kube, db, 'provisioner', [
     { apiGroups: [''], resources: ['configmaps'], verbs: write },
     { apiGroups: ['batch'], resources: ['jobs'], verbs: write },
   ]);
-  await grant(app, 'consumer', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+  await grant(kube, app, 'consumer', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
   op = await startOperator({ namespaces: [db, app], referenceResyncMs: 1_000 });
 });
 
@@ -196,7 +180,7 @@ describe('templated resources', () => {
   it('lets a namespace holding a coupled plug and its socket be deleted promptly (its Roles go first)', async () => {
     const ns = `${prefix}-doomed`;
     await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    await grant(ns, 'provisioner', [{ apiGroups: [''], resources: ['configmaps'], verbs: write }]);
+    await grant(kube, ns, 'provisioner', [{ apiGroups: [''], resources: ['configmaps'], verbs: write }]);
     const op2 = await startOperator({ namespaces: [ns] });
     try {
       await kube.create(
