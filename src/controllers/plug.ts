@@ -315,6 +315,23 @@ class PlugPass {
           ? this.lifecycle.coupling
           : { socketUid: socket.uid, socketName: socket.name, socketNamespace: socket.namespace };
       this.lifecycle.coupling = coupling;
+      // Steps with side effects can take a while (an apparatus, a Job recreated): say so first.
+      if (owed.some((o) => hasCleanupWork(o.side === 'plug' ? this.owner : socket))) {
+        const events = owed.map((o) => `${o.event} (${o.side} side)`).join(', ');
+        if (coupledHere) {
+          this.conditions(
+            { status: 'True', reason: Reason.CouplingSucceeded, message: this.coupledMessage() },
+            { status: 'False', reason: Reason.UpdatingInProcess, message: `performing ${events}` },
+          );
+        } else {
+          const msg = `coupling to socket ${socket.namespace}/${socket.name}: performing ${events}`;
+          this.conditions(
+            { status: 'False', reason: Reason.CouplingInProcess, message: msg },
+            { status: 'False', reason: Reason.CouplingInProcess, message: msg },
+          );
+        }
+        await this.checkpoint();
+      }
       for (let i = 0; i < owed.length; i++) {
         const o = owed[i]!;
         try {
@@ -557,6 +574,17 @@ class PlugPass {
           plug: `${this.owner.namespace}/${this.owner.name}`,
         });
       }
+    }
+    const pending = owedDecouplings(record).filter((side) =>
+      side === 'plug' ? hasCleanupWork(this.owner) : socket && hasCleanupWork(socket),
+    );
+    if (pending.length) {
+      const msg = `decoupling from socket ${record.socketNamespace}/${record.socketName} (${why}): performing decoupled (${pending.join(' and ')} side)`;
+      this.conditions(
+        { status: 'False', reason: Reason.DecouplingInProcess, message: msg },
+        { status: 'False', reason: Reason.DecouplingInProcess, message: msg },
+      );
+      await this.checkpoint();
     }
     for (const side of owedDecouplings(record)) {
       if (side === 'socket' && !socket) {

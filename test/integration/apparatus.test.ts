@@ -195,6 +195,27 @@ describe('apparatus', () => {
     ops.splice(ops.indexOf(op), 1);
   });
 
+  it('shows UpdatingInProcess (Coupled stays True) while an update is performed', async () => {
+    const app = await recorder({ delayMs: (endpoint) => (endpoint === 'updated' ? 1_500 : 0) });
+    const overrides = parseEndpointOverrides({ APPARATUS_ENDPOINT_OVERRIDES: `Plug/${ns}/slow=${app.url}` });
+    const op = await operator({ namespaces: [ns], overrides });
+    await kube.create(socketObj(ns, 'slow-socket'));
+    await kube.create(
+      plugObj(ns, 'slow', { socket: { name: 'slow-socket' }, apparatus: { containers: [] } }),
+    );
+    await waitForCondition(kube, 'Plug', ns, 'slow', 'Ready', 'True');
+    await kube.mergePatch(
+      { apiVersion, kind: 'Plug', namespace: ns, name: 'slow' },
+      { spec: { epoch: 'slow' } },
+    );
+    const during = await waitForCondition(kube, 'Plug', ns, 'slow', 'Ready', 'False', 'UpdatingInProcess');
+    expect(condition(during, 'Coupled')?.status).toBe('True');
+    expect(condition(during, 'Ready')?.message).toContain('updated (plug side)');
+    await waitForCondition(kube, 'Plug', ns, 'slow', 'Ready', 'True');
+    await op.stop();
+    ops.splice(ops.indexOf(op), 1);
+  });
+
   it('runs a managed apparatus Pod and Service as the owner ServiceAccount, waits for Ready, and deletes the idle Pod, also after a restart', async () => {
     const app = await recorder({ config: () => ({ token: 'abc' }), basePath: '/api' });
     // The tenant's ServiceAccount may run Pods and Services in its namespace.

@@ -13,8 +13,8 @@ export interface RecordedCall {
 }
 
 export interface RecorderOptions {
-  /** Delay before answering (to widen windows in restart tests). */
-  delayMs?: number;
+  /** Delay before answering (to widen windows in restart tests); a function gets the endpoint. */
+  delayMs?: number | ((endpoint: string) => number);
   /** Answer this status instead of 2xx while it returns a number. */
   failWith?: (endpoint: string) => number | undefined;
   /** Path the service is mounted at (the owner's apparatus.endpoint path). */
@@ -44,7 +44,8 @@ export async function startRecorder(opts: RecorderOptions = {}): Promise<Apparat
       body: b,
       at: Date.now(),
     });
-    if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+    const delay = typeof opts.delayMs === 'function' ? opts.delayMs(endpoint) : opts.delayMs;
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const status = opts.failWith?.(endpoint);
     if (status !== undefined) {
       const { ApparatusHttpError } = await import('../../src/apparatus/sdk/index.ts');
