@@ -10,6 +10,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Property } from '../api/socket.ts';
+import { setOwn } from './merge.ts';
 
 // ajv-formats is CommonJS with a default export; under Node ESM the namespace's default is the function.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -112,7 +113,7 @@ export function validateSide(
         continue;
       }
     }
-    out[key] = v;
+    setOwn(out, key, v);
   }
   if (missing.length) {
     errors.unshift(
