@@ -148,7 +148,8 @@ export class DefaultActions implements Actions {
       coupling: `${plug.uid}/${args.socketUid}`,
       event,
       generation: o.generation,
-      ...(inputs ? { inputsHash: inputs.hash } : {}),
+      // A coupling ends once: its decoupled keeps one key whatever its retries could resolve.
+      ...(inputs && event !== 'decoupled' ? { inputsHash: inputs.hash } : {}),
     });
     const socketObj = socket?.raw ?? { metadata: {} };
     const body = couplingEventBody({
