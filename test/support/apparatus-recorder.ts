@@ -10,6 +10,8 @@ export interface RecordedCall {
   socket: string | undefined;
   body: Record<string, unknown>;
   at: number;
+  /** False when the recorder answered an error (the call was not delivered). */
+  ok: boolean;
 }
 
 export interface RecorderOptions {
@@ -36,17 +38,20 @@ export async function startRecorder(opts: RecorderOptions = {}): Promise<Apparat
   const calls: RecordedCall[] = [];
   const handle = (endpoint: string) => async (body: unknown, ctx: { idempotencyKey: string | undefined }) => {
     const b = body as Record<string, unknown>;
-    calls.push({
+    const call: RecordedCall = {
       endpoint,
       key: ctx.idempotencyKey,
       plug: nameOf(b.plug),
       socket: nameOf(b.socket),
       body: b,
       at: Date.now(),
-    });
+      ok: true,
+    };
+    calls.push(call);
     if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     const status = opts.failWith?.(endpoint);
     if (status !== undefined) {
+      call.ok = false;
       const { ApparatusHttpError } = await import('../../src/apparatus/sdk/index.ts');
       throw new ApparatusHttpError(status, `test apparatus answers ${status}`);
     }
