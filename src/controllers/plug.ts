@@ -204,6 +204,8 @@ class PlugPass {
     }
     if (!target.ok) {
       this.notCoupled(target.reason, target.message);
+      // Every transition is an Event; the recorder sends the same Warning once per window.
+      this.warn(target.reason, target.message);
       await this.finish();
       return undefined;
     }
@@ -226,10 +228,9 @@ class PlugPass {
     }
     if (!holdsSlot && !this.reserveSlot(socket, target.raw)) {
       const limit = (target.raw.spec as { limit?: number }).limit ?? 0;
-      this.notCoupled(
-        Reason.SocketLimitReached,
-        `socket ${socket.namespace}/${socket.name} has reached its limit of ${limit} coupled plugs; waiting for a free slot`,
-      );
+      const message = `socket ${socket.namespace}/${socket.name} has reached its limit of ${limit} coupled plugs; waiting for a free slot`;
+      this.notCoupled(Reason.SocketLimitReached, message);
+      this.warn(Reason.SocketLimitReached, message);
       await this.finish();
       return undefined;
     }
