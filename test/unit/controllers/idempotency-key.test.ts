@@ -34,7 +34,15 @@ function inputs(hash: string): CouplingInputs {
     vars: undefined,
     config: { values: { a: hash }, from: { a: 'literal' as const } },
   };
-  return { plug: side, socket: side, hash, sourcesHash: hash, external: false, warnings: [] };
+  return {
+    plug: side,
+    socket: side,
+    hash,
+    sourcesHash: hash,
+    external: false,
+    warnings: [],
+    secretValues: [],
+  };
 }
 
 function recordingActions() {
