@@ -228,13 +228,28 @@ function createdRecorded(p: KubeObject | undefined): boolean {
   return Boolean((p?.status as { lifecycle?: { created?: string } } | undefined)?.lifecycle?.created);
 }
 
+/** Runs a request of the harness itself again while the API server is down (it restarts on purpose). */
+async function retrying<T>(fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient =
+        err instanceof ApiError && (err.status === 0 || err.status >= 500 || err.status === 429);
+      if (!transient || Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
+}
+
 /** Creates `obj`, retrying while an object of that name is still terminating. */
 async function createWhenFree(kube: Kube, obj: KubeObject, timeoutMs = 120_000): Promise<KubeObject> {
   return until(
     `${obj.kind} ${obj.metadata.name} to be created again`,
     async () => {
       try {
-        return await kube.create(obj);
+        return await retrying(() => kube.create(obj));
       } catch (err) {
         if (err instanceof ApiError && err.status === 409) return undefined;
         throw err;
@@ -267,11 +282,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   const stateDir = opts.stateDir ?? path.join(mkdtempSync(path.join(tmpdir(), 'chaos-')), 'state');
   await down({ stateDir, verbose: false });
-  const { state } = await up({
-    stateDir,
-    verbose: false,
-    kubeconfigPath: path.join(stateDir, '..', 'kubeconfig'),
-  });
+  // A kubeconfig of its own: `down` deletes it, and .cluster/kubeconfig is the shared control plane's.
+  const { state } = await up({ stateDir, verbose: false, kubeconfigPath: `${stateDir}.kubeconfig` });
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
   const client = new KubeClient({ kubeConfig: kc, qps: 0, maxSockets: 16 });
@@ -464,13 +476,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         faults.push({ at: Date.now(), what: 'recreate-plugs' });
         await mapLimit([...chosen], 16, async (i) => {
           const name = plugName(i);
-          const before = await kube.get({ apiVersion, kind: 'Plug', namespace: ns, name });
+          const before = await retrying(() => kube.get({ apiVersion, kind: 'Plug', namespace: ns, name }));
           if (before) {
             const coupled = coupledTo(before);
             if (coupled) endedCouplings.push([before.metadata.uid!, coupled]);
             if (createdRecorded(before)) deletedPlugsWithCreated.add(before.metadata.uid!);
           }
-          await kube.delete({ apiVersion, kind: 'Plug', namespace: ns, name });
+          await retrying(() => kube.delete({ apiVersion, kind: 'Plug', namespace: ns, name }));
           const p = await createWhenFree(kube, plugObj(i, opts.sockets));
           plugUids.set(p.metadata.uid!, p.metadata.name!);
         });
@@ -482,14 +494,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const name = socketName(target);
         say(`deleting and re-creating socket ${name}`);
         faults.push({ at: Date.now(), what: 'recreate-socket' });
-        const s = await kube.get({ apiVersion, kind: 'Socket', namespace: ns, name });
-        const plugs = await kube.list({ apiVersion, kind: 'Plug', namespace: ns });
+        const s = await retrying(() => kube.get({ apiVersion, kind: 'Socket', namespace: ns, name }));
+        const plugs = await retrying(() => kube.list({ apiVersion, kind: 'Plug', namespace: ns }));
         for (const p of plugs.items) {
           const u = coupledTo(p);
           if (u && u === s?.metadata.uid) endedCouplings.push([p.metadata.uid!, u]);
         }
         if (s) deletedSockets.add(s.metadata.uid!);
-        await kube.delete({ apiVersion, kind: 'Socket', namespace: ns, name });
+        await retrying(() => kube.delete({ apiVersion, kind: 'Socket', namespace: ns, name }));
         const again = await createWhenFree(kube, socketObj(target), 300_000);
         socketUids.set(again.metadata.uid!, name);
         say(`socket ${name} re-created`);
