@@ -46,6 +46,8 @@ export interface ChaosOptions {
   recreatePlugs: number;
   /** Re-create one socket (delete and create again) while coupling. */
   recreateSocket: boolean;
+  /** Plugs whose epoch is changed while coupling (each owes an updated on both sides). */
+  updatePlugs?: number;
   /** Time allowed for convergence after the last fault. */
   convergeTimeoutMs: number;
   /** Random gap between kills (ms). */
@@ -89,6 +91,8 @@ export interface ChaosReport {
   /** Repeats no fault explains: event, plug, times (s from start) of the deliveries. */
   unexplainedRepeats: string[];
   owedEvents: number;
+  /** Of which updated events (epoch changed while coupled). */
+  owedUpdates: number;
   missingEvents: string[];
   resources: { expected: number; found: number; wrong: string[]; orphans: string[]; missing: string[] };
   orphansAfterHalfDeleted: string[];
@@ -223,6 +227,14 @@ function coupledTo(p: KubeObject | undefined): string | undefined {
   const st = p?.status as { conditions?: Cond[]; coupledSocket?: { uid?: string } } | undefined;
   const c = st?.conditions?.find((x) => x.type === 'Coupled');
   return c?.status === 'True' ? st?.coupledSocket?.uid : undefined;
+}
+/** Coupled and Ready for its current generation (an update, e.g. of the epoch, is done). */
+function settledPlug(p: KubeObject): boolean {
+  const st = p.status as { conditions?: Array<Cond & { observedGeneration?: number }> } | undefined;
+  const ready = st?.conditions?.find((x) => x.type === 'Ready');
+  return (
+    Boolean(coupledTo(p)) && ready?.status === 'True' && ready.observedGeneration === p.metadata.generation
+  );
 }
 function createdRecorded(p: KubeObject | undefined): boolean {
   return Boolean((p?.status as { lifecycle?: { created?: string } } | undefined)?.lifecycle?.created);
@@ -390,6 +402,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     /** [plugUid, socketUid] couplings observed Coupled before they were ended on purpose. */
     const endedCouplings: Array<[string, string]> = [];
     const deletedPlugsWithCreated = new Set<string>();
+    /** Plugs whose epoch was changed while they were Coupled: uid -> socket uid then. */
+    const epochChanged = new Map<string, string>();
     const deletedSockets = new Set<string>();
     const faults: Array<{ at: number; what: string }> = [];
 
@@ -409,7 +423,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // Faults, concurrently with the coupling.
     const countCoupled = async () => {
       const list = await kube.list({ apiVersion, kind: 'Plug', namespace: ns });
-      return list.items.filter((p) => coupledTo(p)).length;
+      return list.items.filter(settledPlug).length;
     };
     const killLoop = (async () => {
       for (let k = 0; k < opts.kills; k++) {
@@ -506,13 +520,28 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         socketUids.set(again.metadata.uid!, name);
         say(`socket ${name} re-created`);
       }
+      if (opts.updatePlugs) {
+        await sleep(1_000 + random() * 2_000);
+        const chosen = new Set<number>();
+        while (chosen.size < Math.min(opts.updatePlugs, opts.plugs))
+          chosen.add(Math.floor(random() * opts.plugs));
+        say(`changing the epoch of ${chosen.size} plugs`);
+        faults.push({ at: Date.now(), what: 'epoch-change' });
+        await mapLimit([...chosen], 16, async (i) => {
+          const ref = { apiVersion, kind: 'Plug', namespace: ns, name: plugName(i) };
+          const before = await retrying(() => kube.get(ref));
+          const u = coupledTo(before);
+          if (before && u) epochChanged.set(before.metadata.uid!, u);
+          await retrying(() => kube.mergePatch(ref, { spec: { epoch: 'chaos-1' } }));
+        });
+      }
     })();
     await Promise.all([killLoop, apiLoop, outageLoop, recreateLoop]);
     const lastFault = Math.max(...faults.map((f) => f.at), t0);
     say('faults done; waiting for every plug to be Coupled');
     let lastReport = 0;
     await until(
-      'every plug to be Coupled',
+      'every plug to be Coupled and Ready for its generation',
       async () => {
         const n = await countCoupled();
         if (Date.now() - lastReport > 5_000) {
@@ -589,6 +618,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const halfStart = Date.now();
     const live = (await kube.list({ apiVersion, kind: 'Plug', namespace: ns })).items;
     const half = live.filter((_, i) => i % 2 === 0);
+    const coupledAtConvergence = new Map(live.map((p) => [p.metadata.uid!, coupledTo(p)]));
     for (const p of half) {
       const u = coupledTo(p);
       if (u) endedCouplings.push([p.metadata.uid!, u]);
@@ -623,10 +653,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     for (const rec of [plugApp, socketApp, flakyApp])
       for (const c of rec.calls) if (c.endpoint !== 'config') calls.push({ ...c, side: sideOf(rec) });
     const uidOf = (o: unknown) => (o as { metadata?: { uid?: string } } | undefined)?.metadata?.uid ?? '';
+    const epochOf = (o: unknown) => (o as { spec?: { epoch?: string } } | undefined)?.spec?.epoch ?? '';
+    // An updated is one event per change: the epoch it was for is part of its identity.
     const identity = (c: Call) =>
       c.endpoint === 'created' || c.endpoint === 'deleted'
         ? `${c.side}/${c.endpoint}/${uidOf(c.body.plug ?? c.body.socket)}`
-        : `${c.side}/${c.endpoint}/${uidOf(c.body.plug)}/${uidOf(c.body.socket)}`;
+        : c.endpoint === 'updated'
+          ? `${c.side}/updated/${uidOf(c.body.plug)}/${uidOf(c.body.socket)}/${epochOf(c.body.plug)}`
+          : `${c.side}/${c.endpoint}/${uidOf(c.body.plug)}/${uidOf(c.body.socket)}`;
     const delivered = new Map<string, Call[]>();
     const attempted = new Map<string, Call[]>();
     for (const c of calls) {
@@ -652,6 +686,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     for (const pu of deletedPlugsWithCreated) {
       owed.add(`plug/created/${pu}`);
       owed.add(`plug/deleted/${pu}`);
+    }
+    for (const [pu, su] of epochChanged) {
+      // Still coupled to the same socket after the change: both sides owe an updated for it.
+      if (coupledAtConvergence.get(pu) !== su) continue;
+      owed.add(`plug/updated/${pu}/${su}/chaos-1`);
+      owed.add(`socket/updated/${pu}/${su}/chaos-1`);
     }
     for (const su of socketUids.keys()) owed.add(`socket/created/${su}`);
     for (const su of deletedSockets) owed.add(`socket/deleted/${su}`);
@@ -740,6 +780,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       repeatsWithDifferentKeys,
       unexplainedRepeats,
       owedEvents: owed.size,
+      owedUpdates: [...owed].filter((id) => id.includes('/updated/')).length,
       missingEvents,
       resources,
       orphansAfterHalfDeleted,

@@ -14,6 +14,7 @@ const defaults: ChaosOptions = {
   apparatusOutageMs: 30_000,
   recreatePlugs: 50,
   recreateSocket: true,
+  updatePlugs: 50,
   convergeTimeoutMs: 600_000,
   killGapMs: [1_500, 5_000],
   stateDir: path.join(root, '.cluster', 'chaos-state'),
@@ -29,6 +30,7 @@ for (const arg of process.argv.slice(2)) {
     k === 'kills' ||
     k === 'apiserverRestarts' ||
     k === 'recreatePlugs' ||
+    k === 'updatePlugs' ||
     k === 'workers'
   )
     (opts as unknown as Record<string, number>)[k] = Number(v);
@@ -58,6 +60,7 @@ printRows([
   { scenario: 'deleting half the plugs (s)', value: (r.halfDeletedMs / 1000).toFixed(1) },
   { scenario: 'orphans after deleting half', value: r.orphansAfterHalfDeleted.length },
   { scenario: 'lifecycle events owed', value: r.owedEvents },
+  { scenario: '  of which updated (epoch changed while coupled)', value: r.owedUpdates },
   { scenario: 'owed events never delivered', value: r.missingEvents.length },
   { scenario: 'deliveries (2xx answers)', value: r.deliveries },
   { scenario: 'repeated deliveries', value: r.repeatedDeliveries },

@@ -1,6 +1,6 @@
 // The chaos scenario at a small size (see bench/chaos-scenario.ts; `npm run chaos` runs the full
 // one): 40 plugs on 3 sockets, 3 SIGKILLs of the operator process, 1 API server restart, a short
-// apparatus outage, 5 plugs and one socket re-created, on a control plane of its own.
+// apparatus outage, 5 plugs and one socket re-created, 5 epochs changed, on a control plane of its own.
 import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../bench/chaos-scenario.ts';
 
@@ -14,6 +14,7 @@ describe('chaos (small)', () => {
       apparatusOutageMs: 5_000,
       recreatePlugs: 5,
       recreateSocket: true,
+      updatePlugs: 5,
       convergeTimeoutMs: 150_000,
       killGapMs: [1_000, 3_000],
       log: (l) => console.log(l),
