@@ -55,9 +55,18 @@ export interface Actions {
 export const validWhen = new Set<string>(['created', 'coupled', 'updated', 'decoupled', 'deleted']);
 export const validDo = new Set<string>(['apply', 'delete', 'recreate']);
 
-/** Problems in an owner's resources that must stop the owner from being processed. */
+/** A ServiceAccount name: a DNS subdomain (what the API server accepts for one). */
+const serviceAccountNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Problems in an owner's spec (resources, identity) that must stop the owner from being processed. */
 export function resourceSpecProblems(o: Pick<Owner, 'spec'>): string[] {
   const problems: string[] = [];
+  // Impersonating "system:serviceaccount:<ns>:a b:c" would name a user that is no ServiceAccount.
+  const sa = o.spec.serviceAccountName;
+  if (sa && (sa.length > 253 || !serviceAccountNamePattern.test(sa)))
+    problems.push(
+      `serviceAccountName ${JSON.stringify(sa.length > 80 ? `${sa.slice(0, 79)}…` : sa)} is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')`,
+    );
   (o.spec.resources ?? []).forEach((r, i) => {
     for (const w of r.when ?? []) {
       if (!validWhen.has(w))
@@ -148,7 +157,8 @@ export class DefaultActions implements Actions {
       coupling: `${plug.uid}/${args.socketUid}`,
       event,
       generation: o.generation,
-      ...(inputs ? { inputsHash: inputs.hash } : {}),
+      // A coupling ends once: its decoupled keeps one key whatever its retries could resolve.
+      ...(inputs && event !== 'decoupled' ? { inputsHash: inputs.hash } : {}),
     });
     const socketObj = socket?.raw ?? { metadata: {} };
     const body = couplingEventBody({

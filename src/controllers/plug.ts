@@ -21,7 +21,8 @@ import {
   owedDecouplings,
   type Side,
 } from '../integration/lifecycle.ts';
-import { withoutSecretValues } from '../integration/merge.ts';
+import { type StringMap, withoutSecretValues } from '../integration/merge.ts';
+import { containsSecret, redactSecrets, secretStrings } from '../integration/secrets.ts';
 import type { KubeObject, ObjectKey } from '../kube/types.ts';
 import { splitKey } from '../kube/types.ts';
 import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
@@ -35,9 +36,9 @@ import {
   socketIndex,
   targetSocketKey,
 } from './context.ts';
-import { StepError, toStepError } from './errors.ts';
+import { StepError } from './errors.ts';
 import { type Owner, ownerOf } from './owner.ts';
-import type { CouplingInputs } from './resolve.ts';
+import { type CouplingInputs, redactedError } from './resolve.ts';
 import { patchStatus, setFinalizer } from './status.ts';
 
 const warnedNoWhen = new Map<string, number>();
@@ -89,6 +90,8 @@ class PlugPass {
   private readonly status: PlugStatus;
   private readonly transitions: Array<{ reason: string; text: string }> = [];
   private readonly now: Date;
+  /** Values read from Secrets in this pass: never in a message, an Event or status. */
+  private secrets: string[] = [];
 
   constructor(ctx: OperatorContext, raw: KubeObject, plug: Plug, signal: AbortSignal) {
     this.ctx = ctx;
@@ -154,12 +157,23 @@ class PlugPass {
   }
 
   private warn(reason: string, message: string): void {
-    this.ctx.recorder.record(this.raw, 'Warning', reason, message);
+    this.ctx.recorder.record(this.raw, 'Warning', reason, redactSecrets(message, this.secrets));
+  }
+
+  private learnSecrets(values: readonly string[]): void {
+    if (values.length) this.secrets = secretStrings([...this.secrets, ...values]);
+  }
+
+  /** Status values (results) other than those from Secrets or holding a Secret value. */
+  private shown(m: Parameters<typeof withoutSecretValues>[0]): StringMap {
+    const out = withoutSecretValues(m);
+    for (const [k, v] of Object.entries(out)) if (containsSecret(v, this.secrets)) delete out[k];
+    return out;
   }
 
   /** Records a failed step: status says what and why, a Warning Event, then the error for backoff. */
   private async fail(err: unknown, context: string, keepCoupled: boolean): Promise<never> {
-    const e = toStepError(err);
+    const e = redactedError(err, this.secrets);
     const message = `${context}: ${e.message}`;
     if (keepCoupled) {
       this.conditions(
@@ -232,6 +246,8 @@ class PlugPass {
     }
     if (!target.ok) {
       this.notCoupled(target.reason, target.message);
+      // Every transition is an Event; the recorder sends the same Warning once per window.
+      this.warn(target.reason, target.message);
       await this.finish();
       return undefined;
     }
@@ -255,10 +271,9 @@ class PlugPass {
     }
     if (!holdsSlot && !this.reserveSlot(socket, target.raw)) {
       const limit = (target.raw.spec as { limit?: number }).limit ?? 0;
-      this.notCoupled(
-        Reason.SocketLimitReached,
-        `socket ${socket.namespace}/${socket.name} has reached its limit of ${limit} coupled plugs; waiting for a free slot`,
-      );
+      const message = `socket ${socket.namespace}/${socket.name} has reached its limit of ${limit} coupled plugs; waiting for a free slot`;
+      this.notCoupled(Reason.SocketLimitReached, message);
+      this.warn(Reason.SocketLimitReached, message);
       await this.finish();
       return undefined;
     }
@@ -288,6 +303,7 @@ class PlugPass {
         return this.resync(r.external);
       }
       inputs = r;
+      this.learnSecrets(r.secretValues);
     } catch (err) {
       if (!holdsSlot) this.release(socket.uid);
       return this.fail(
@@ -374,6 +390,7 @@ class PlugPass {
     if (coupling.resultsHash !== inputs.hash || !this.status.coupledResult || externalResults) {
       try {
         const results = await this.ctx.resolver.resolveResults(this.owner, socket, inputs, this.signal);
+        this.learnSecrets(results.secretValues);
         for (const w of results.warnings) this.warn('TemplateWarning', w);
         const valuesHash = inputsHash({ plug: results.plug.values, socket: results.socket.values });
         // resultResources are applied when the inputs or the results changed (not on every look).
@@ -391,8 +408,8 @@ class PlugPass {
           );
           if (out.applied.length) coupling.applied = unionApplied(coupling.applied, out.applied);
           this.status.coupledResult = {
-            plug: withoutSecretValues(results.plug),
-            socket: withoutSecretValues(results.socket),
+            plug: this.shown(results.plug),
+            socket: this.shown(results.socket),
             observedGeneration: this.plug.metadata.generation ?? 0,
           };
           coupling.resultsHash = inputs.hash;
@@ -566,7 +583,10 @@ class PlugPass {
     if (socket) {
       try {
         const r = await this.ctx.resolver.resolveCoupling(this.owner, socket, this.signal);
-        if (!('unchanged' in r)) inputs = r;
+        if (!('unchanged' in r)) {
+          inputs = r;
+          this.learnSecrets(r.secretValues);
+        }
       } catch (err) {
         // The decoupled event is still owed; its bodies then carry no config.
         this.ctx.log.debug('decoupling without resolved config', {
@@ -675,7 +695,7 @@ class PlugPass {
         if (effects) await this.checkpoint();
       }
     } catch (err) {
-      const e = toStepError(err);
+      const e = redactedError(err, this.secrets);
       const since = this.lifecycle.failingSince ?? this.ts;
       const elapsed = this.now.getTime() - Date.parse(since);
       if (elapsed < this.ctx.options.cleanupTimeoutMs) {

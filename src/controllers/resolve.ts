@@ -9,6 +9,7 @@ import { FieldPathError, readFieldPath } from '../integration/field-path.ts';
 import { inputsHash } from '../integration/hash.ts';
 import { validateSide } from '../integration/interface.ts';
 import { type Merged, mergeSources, type StringMap } from '../integration/merge.ts';
+import { redactSecrets, secretStrings } from '../integration/secrets.ts';
 import type { Kube } from '../kube/objects.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { ApparatusService } from './apparatus.ts';
@@ -32,12 +33,16 @@ export interface CouplingInputs {
   /** True when a side reads ConfigMaps, Secrets or vars: their changes are found by re-reading. */
   external: boolean;
   warnings: string[];
+  /** Values read from Secrets (both sides), to keep out of messages and status (see secrets.ts). */
+  secretValues: string[];
 }
 
 export interface Results {
   plug: Merged;
   socket: Merged;
   warnings: string[];
+  /** Values read from Secrets for the results. */
+  secretValues: string[];
 }
 
 /** What a resolution found when nothing but the apparatus could have changed (see resolveCoupling). */
@@ -63,6 +68,17 @@ export interface Resolver {
     knownSourcesHash?: string,
   ): Promise<CouplingInputs | UnchangedInputs>;
   resolveResults(plug: Owner, socket: Owner, inputs: CouplingInputs, signal?: AbortSignal): Promise<Results>;
+}
+
+/**
+ * An error whose message no longer holds a value read from a Secret: a tenant template that used
+ * one can put it into its error (a thrown value, Go's `fail`).
+ */
+export function redactedError(err: unknown, secretValues: readonly string[]): StepError {
+  const e = toStepError(err);
+  const secrets = secretStrings(secretValues);
+  const message = redactSecrets(e.message, secrets);
+  return message === e.message ? e : new StepError(e.reason, message);
 }
 
 function isExternal(o: Owner): boolean {
@@ -98,6 +114,7 @@ export class DefaultResolver implements Resolver {
     name: string | undefined,
     field: string,
     signal?: AbortSignal,
+    secretSink?: string[],
   ): Promise<StringMap | undefined> {
     if (!name) return undefined;
     let obj: KubeObject | undefined;
@@ -121,12 +138,13 @@ export class DefaultResolver implements Resolver {
       if (typeof v !== 'string') continue;
       out[k] = kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : v;
     }
+    if (kind === 'Secret') secretSink?.push(...Object.values(out));
     return out;
   }
 
-  private async data(o: Owner, signal?: AbortSignal): Promise<StringMap> {
+  private async data(o: Owner, signal: AbortSignal | undefined, secretSink: string[]): Promise<StringMap> {
     const [secret, configMap] = await Promise.all([
-      this.readMap(o, 'Secret', o.spec.dataSecretName, 'dataSecretName', signal),
+      this.readMap(o, 'Secret', o.spec.dataSecretName, 'dataSecretName', signal, secretSink),
       this.readMap(o, 'ConfigMap', o.spec.dataConfigMapName, 'dataConfigMapName', signal),
     ]);
     return mergeSources({ secret, literal: o.spec.data, configMap }).values;
@@ -245,7 +263,8 @@ export class DefaultResolver implements Resolver {
     data: { plugData: StringMap; socketData: StringMap },
     vars: StringMap | undefined,
     warnings: string[],
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    secretSink: string[],
   ) {
     // The other side is seen without its status (no tenant sees the socket's list of plugs).
     const plugObj = o === plug ? plug.raw : withoutStatus(plug.raw);
@@ -258,7 +277,7 @@ export class DefaultResolver implements Resolver {
       vars: vars ?? {},
     };
     const [secret, configMap, tpl] = await Promise.all([
-      this.readMap(o, 'Secret', o.spec.configSecretName, 'configSecretName', signal),
+      this.readMap(o, 'Secret', o.spec.configSecretName, 'configSecretName', signal, secretSink),
       this.readMap(o, 'ConfigMap', o.spec.configConfigMapName, 'configConfigMapName', signal),
       this.renderMap(o, o === plug ? socket : plug, o.spec.configTemplate, tplData, 'configTemplate', signal),
     ]);
@@ -272,8 +291,26 @@ export class DefaultResolver implements Resolver {
     signal?: AbortSignal,
     knownSourcesHash?: string,
   ): Promise<CouplingInputs | UnchangedInputs> {
+    const secretValues: string[] = [];
+    try {
+      return await this.resolveCouplingWith(plug, socket, secretValues, signal, knownSourcesHash);
+    } catch (err) {
+      throw redactedError(err, secretValues);
+    }
+  }
+
+  private async resolveCouplingWith(
+    plug: Owner,
+    socket: Owner,
+    secretValues: string[],
+    signal?: AbortSignal,
+    knownSourcesHash?: string,
+  ): Promise<CouplingInputs | UnchangedInputs> {
     const warnings: string[] = [];
-    const [plugData, socketData] = await Promise.all([this.data(plug, signal), this.data(socket, signal)]);
+    const [plugData, socketData] = await Promise.all([
+      this.data(plug, signal, secretValues),
+      this.data(socket, signal, secretValues),
+    ]);
     const varData = (o: Owner) => ({
       plug: o === plug ? plug.raw : withoutStatus(plug.raw),
       socket: o === socket ? socket.raw : withoutStatus(socket.raw),
@@ -284,8 +321,8 @@ export class DefaultResolver implements Resolver {
     ]);
     const data = { plugData, socketData };
     const [plugSources, socketSources] = await Promise.all([
-      this.sideSources(plug, plug, socket, data, plugVars, warnings, signal),
-      this.sideSources(socket, plug, socket, data, socketVars, warnings, signal),
+      this.sideSources(plug, plug, socket, data, plugVars, warnings, signal, secretValues),
+      this.sideSources(socket, plug, socket, data, socketVars, warnings, signal, secretValues),
     ]);
     const external = isExternal(plug) || isExternal(socket);
     const base = {
@@ -329,6 +366,7 @@ export class DefaultResolver implements Resolver {
       sourcesHash,
       external,
       warnings,
+      secretValues,
     };
   }
 
@@ -336,6 +374,22 @@ export class DefaultResolver implements Resolver {
     plug: Owner,
     socket: Owner,
     inputs: CouplingInputs,
+    signal?: AbortSignal,
+  ): Promise<Results> {
+    // Results see the coupling's data and config, which may hold Secret values too.
+    const secretValues: string[] = [...inputs.secretValues];
+    try {
+      return await this.resolveResultsWith(plug, socket, inputs, secretValues, signal);
+    } catch (err) {
+      throw redactedError(err, secretValues);
+    }
+  }
+
+  private async resolveResultsWith(
+    plug: Owner,
+    socket: Owner,
+    inputs: CouplingInputs,
+    secretValues: string[],
     signal?: AbortSignal,
   ): Promise<Results> {
     const warnings: string[] = [];
@@ -356,7 +410,7 @@ export class DefaultResolver implements Resolver {
       // The Go operator gave socket result templates their resultVars under `vars` too.
       if (o.side === 'socket') tplData.vars = resultVars ?? {};
       const [secret, configMap, tpl] = await Promise.all([
-        this.readMap(o, 'Secret', o.spec.resultSecretName, 'resultSecretName', signal),
+        this.readMap(o, 'Secret', o.spec.resultSecretName, 'resultSecretName', signal, secretValues),
         this.readMap(o, 'ConfigMap', o.spec.resultConfigMapName, 'resultConfigMapName', signal),
         this.renderMap(
           o,
@@ -379,6 +433,7 @@ export class DefaultResolver implements Resolver {
       plug: { values: pv.values, from: pr.from },
       socket: { values: sv.values, from: sr.from },
       warnings,
+      secretValues,
     };
   }
 }

@@ -172,7 +172,11 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
     raw = await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, true, signal);
     if (!status.lifecycle.created) {
       // A socket coupled by the Go operator (conditions or coupledPlugs present) was created then.
-      const adopted = Boolean(socket.status?.conditions?.length || socket.status?.coupledPlugs?.length);
+      // Only a status without our `lifecycle` record was written by the Go operator: ours always
+      // carries it (a failed created event writes conditions too, and must be retried).
+      const adopted =
+        socket.status?.lifecycle === undefined &&
+        Boolean(socket.status?.conditions?.length || socket.status?.coupledPlugs?.length);
       if (!adopted) {
         try {
           await ctx.actions.ownerEvent(owner, 'created', signal);

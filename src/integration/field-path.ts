@@ -93,22 +93,40 @@ function parseSegment(part: string, path: string): Segment {
 }
 
 export function parseFieldPath(path: string): Segment[] {
-  if (path.trim() === '') throw new FieldPathError('empty field path');
+  if (path === '') throw new FieldPathError('empty field path');
   const parts = splitPath(path);
   const segs = parts.map((p) => parseSegment(p, path));
   // `#` followed by more path means "each element".
   return segs.map((s, i) => (s.kind === 'count' && i < segs.length - 1 ? { kind: 'each' } : s));
 }
 
-function glob(pattern: string, s: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    's',
-  );
-  return re.test(s);
+/**
+ * Wildcard match (`*` any run, `?` one character, everything else literal) in O(pattern × value)
+ * time. Both sides are tenant input: a regular expression built from the pattern backtracks
+ * exponentially in the number of stars (8 stars over a 1,000-character value ran for minutes on the
+ * operator's event loop).
+ */
+export function globMatch(pattern: string, s: string): boolean {
+  let p = 0;
+  let i = 0;
+  let star = -1;
+  let mark = 0;
+  while (i < s.length) {
+    if (p < pattern.length && (pattern[p] === '?' || (pattern[p] !== '*' && pattern[p] === s[i]))) {
+      p++;
+      i++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = i;
+    } else if (star >= 0) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 function compare(a: unknown, op: string, b: unknown): boolean {
@@ -120,9 +138,9 @@ function compare(a: unknown, op: string, b: unknown): boolean {
     case '!=':
       return a !== b;
     case '%':
-      return typeof a === 'string' && typeof b === 'string' && glob(b, a);
+      return typeof a === 'string' && typeof b === 'string' && globMatch(b, a);
     case '!%':
-      return typeof a === 'string' && typeof b === 'string' && !glob(b, a);
+      return typeof a === 'string' && typeof b === 'string' && !globMatch(b, a);
     default: {
       if (typeof a === 'number' && typeof b === 'number') {
         return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;

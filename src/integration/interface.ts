@@ -10,6 +10,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Property } from '../api/socket.ts';
+import { ajvLinearRegExp } from './linear-regexp.ts';
+import { setOwn } from './merge.ts';
 
 // ajv-formats is CommonJS with a default export; under Node ESM the namespace's default is the function.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -33,7 +35,15 @@ const allowedKeywords = [
 /** Values longer than this are not matched against a tenant `pattern` (regular-expression cost). */
 export const maxPatternInput = 10_000;
 
-const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes: true, validateSchema: true });
+// `pattern` keywords are tenant regular expressions matched on the operator's event loop: RE2
+// (linear time), not JavaScript's backtracking engine (see linear-regexp.ts).
+const ajv = new Ajv({
+  strict: false,
+  allErrors: true,
+  coerceTypes: true,
+  validateSchema: true,
+  code: { regExp: ajvLinearRegExp },
+});
 addFormats(ajv);
 
 const compiled = new Map<string, ValidateFunction>();
@@ -112,7 +122,7 @@ export function validateSide(
         continue;
       }
     }
-    out[key] = v;
+    setOwn(out, key, v);
   }
   if (missing.length) {
     errors.unshift(

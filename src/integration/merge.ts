@@ -21,6 +21,16 @@ export interface Merged {
   from: Record<string, ConfigSourceName>;
 }
 
+/**
+ * Sets an own, enumerable key. Plain assignment of `__proto__` (a legal key of a ConfigMap, a
+ * literal map or an apparatus answer) changes the prototype instead, or is dropped for a string.
+ */
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 export function mergeSources(sources: ConfigSources): Merged {
   const values: StringMap = {};
   const from: Record<string, ConfigSourceName> = {};
@@ -28,8 +38,8 @@ export function mergeSources(sources: ConfigSources): Merged {
     const src = sources[name];
     if (!src) continue;
     for (const [k, v] of Object.entries(src)) {
-      values[k] = v;
-      from[k] = name;
+      setOwn(values, k, v);
+      setOwn(from, k, name);
     }
   }
   return { values, from };
@@ -38,6 +48,6 @@ export function mergeSources(sources: ConfigSources): Merged {
 /** Values whose winning source was not a Secret (what may be written to status). */
 export function withoutSecretValues(m: Merged): StringMap {
   const out: StringMap = {};
-  for (const [k, v] of Object.entries(m.values)) if (m.from[k] !== 'secret') out[k] = v;
+  for (const [k, v] of Object.entries(m.values)) if (m.from[k] !== 'secret') setOwn(out, k, v);
   return out;
 }

@@ -10,6 +10,8 @@ export interface RecordedCall {
   socket: string | undefined;
   body: Record<string, unknown>;
   at: number;
+  /** False when the recorder answered an error (the call was not delivered). */
+  ok: boolean;
 }
 
 export interface RecorderOptions {
@@ -36,18 +38,21 @@ export async function startRecorder(opts: RecorderOptions = {}): Promise<Apparat
   const calls: RecordedCall[] = [];
   const handle = (endpoint: string) => async (body: unknown, ctx: { idempotencyKey: string | undefined }) => {
     const b = body as Record<string, unknown>;
-    calls.push({
+    const call: RecordedCall = {
       endpoint,
       key: ctx.idempotencyKey,
       plug: nameOf(b.plug),
       socket: nameOf(b.socket),
       body: b,
       at: Date.now(),
-    });
+      ok: true,
+    };
+    calls.push(call);
     const delay = typeof opts.delayMs === 'function' ? opts.delayMs(endpoint) : opts.delayMs;
     if (delay) await new Promise((r) => setTimeout(r, delay));
     const status = opts.failWith?.(endpoint);
     if (status !== undefined) {
+      call.ok = false;
       const { ApparatusHttpError } = await import('../../src/apparatus/sdk/index.ts');
       throw new ApparatusHttpError(status, `test apparatus answers ${status}`);
     }
