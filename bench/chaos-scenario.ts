@@ -1,13 +1,3 @@
-// The chaos scenario (issue 10): many plugs coupling to a few sockets whose resources are templated
-// ConfigMaps and whose apparatus are local SDK servers, while the operator process is SIGKILLed and
-// restarted at random moments, kube-apiserver restarts (same etcd), one apparatus answers 5xx for a
-// while, plugs and a socket are deleted and re-created quickly. Then: every plug Coupled, every
-// templated resource present once with the right content, no orphan after deleting half the plugs,
-// every lifecycle event owed delivered at least once, repeats with the same Idempotency-Key.
-//
-// Runs on a control plane of its own (it restarts the API server). `npm run chaos` runs the full
-// size (bench/chaos.ts); test/integration/chaos.test.ts runs a small one.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +14,8 @@ import {
   type RecordedCall,
   startRecorder,
 } from '../test/support/apparatus-recorder.ts';
+import { type OperatorProcess, spawnOperatorProcess } from '../test/support/operator-process.ts';
+import { eventually } from '../test/support/poll.ts';
 import {
   type ControlPlaneState,
   down,
@@ -32,7 +24,7 @@ import {
   up,
 } from '../tools/controlplane/controlplane.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const _root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ns = 'chaos';
 
 export interface ChaosOptions {
@@ -113,33 +105,14 @@ function rng(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(
+/** Polls with a deadline (test/support/poll.ts), intervals of 250 ms by default. */
+function until<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs: number,
   intervalMs = 250,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    await sleep(intervalMs);
-  }
-}
-
-interface OperatorProc {
-  proc: ChildProcess;
-  exited: Promise<void>;
-  output(): string;
+  return eventually(check, { what, timeoutMs, intervalMs });
 }
 
 function socketName(i: number): string {
@@ -301,7 +274,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const client = new KubeClient({ kubeConfig: kc, qps: 0, maxSockets: 16 });
   const kube = new Kube(client);
   const recorders: ApparatusRecorder[] = [];
-  let op: OperatorProc | undefined;
+  let op: OperatorProcess | undefined;
   const problems: string[] = [];
   try {
     await installCrds(kube, { manager: 'chaos' });
@@ -343,30 +316,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     };
     const operatorReadyMs: number[] = [];
     let restarts = 0;
-    const spawnOp = (): OperatorProc => {
+    const spawnOp = (): OperatorProcess => {
       const port = 20000 + Math.floor(Math.random() * 20000);
-      const proc = spawn(
-        path.join(root, 'node_modules', '.bin', 'node'),
-        [path.join(root, 'src', 'main.ts')],
-        {
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOME: process.env.HOME ?? '/tmp',
-            KUBECONFIG: state.kubeconfig,
-            HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${port}`,
-            METRICS_BIND_ADDRESS: '0',
-            ...env,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+      const spawned = spawnOperatorProcess(
+        { HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${port}`, METRICS_BIND_ADDRESS: '0', ...env },
+        state.kubeconfig,
+        200_000,
       );
-      let out = '';
-      const keep = (d: Buffer) => {
-        out = (out + d.toString()).slice(-200_000);
-      };
-      proc.stdout?.on('data', keep);
-      proc.stderr?.on('data', keep);
-      const exited = new Promise<void>((r) => proc.on('exit', () => r()));
+      const { proc } = spawned;
       const started = Date.now();
       void (async () => {
         for (;;) {
@@ -382,7 +339,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           await sleep(50);
         }
       })();
-      return { proc, exited, output: () => out };
+      return spawned;
     };
     const kill = async () => {
       if (!op) return;

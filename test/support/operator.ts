@@ -1,7 +1,3 @@
-// Running the operator in tests: in-process (fast, inspectable) or as its own process (for kill,
-// restart and leader-election tests). Every operator a test starts watches only that test's
-// namespaces, so tests sharing one control plane never act on each other's objects.
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -24,7 +20,10 @@ import type { KubeObject } from '../../src/kube/types.ts';
 import { createLogger, silentLogger } from '../../src/observe/log.ts';
 import { Metrics } from '../../src/observe/metrics.ts';
 import { createOperator, type Operator } from '../../src/operator.ts';
+import { type OperatorProcess, spawnOperatorProcess } from './operator-process.ts';
 import { eventually } from './poll.ts';
+
+export type { OperatorProcess };
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -123,46 +122,9 @@ export async function startOperator(opts: OperatorTestOptions): Promise<InProces
   };
 }
 
-export interface OperatorProcess {
-  proc: ChildProcess;
-  output(): string;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  exited: Promise<number | null>;
-}
-
 /** Runs `node src/main.ts` as its own process (the way a Deployment would, minus the image). */
 export function spawnOperator(env: Record<string, string>, kubeconfig = kubeconfigPath()): OperatorProcess {
-  const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
-  const proc = spawn(node, [path.join(repoRoot, 'src', 'main.ts')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      KUBECONFIG: kubeconfig,
-      LOG_FORMAT: 'text',
-      HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
-      METRICS_BIND_ADDRESS: '127.0.0.1:0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return {
-    proc,
-    output: () => out,
-    exited,
-    kill: async (signal = 'SIGTERM') => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill(signal);
-      await exited;
-    },
-  };
+  return spawnOperatorProcess(env, kubeconfig);
 }
 
 export function socketObj(namespace: string, name: string, spec: Record<string, unknown> = {}): KubeObject {

@@ -1,0 +1,55 @@
+// The operator as its own process, for tests and benchmarks (no vitest here: bench/ imports it).
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface OperatorProcess {
+  proc: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `node src/main.ts` as its own process (the way a Deployment would, minus the image), with
+ * only PATH and HOME of this environment. `keepChars` bounds the output kept (the newest part).
+ */
+export function spawnOperatorProcess(
+  env: Record<string, string>,
+  kubeconfig: string,
+  keepChars = Number.POSITIVE_INFINITY,
+): OperatorProcess {
+  const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
+  const proc = spawn(node, [path.join(repoRoot, 'src', 'main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      KUBECONFIG: kubeconfig,
+      LOG_FORMAT: 'text',
+      HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
+      METRICS_BIND_ADDRESS: '127.0.0.1:0',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > keepChars) out = out.slice(-keepChars);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    output: () => out,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
