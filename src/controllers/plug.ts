@@ -76,6 +76,16 @@ export function hasCleanupWork(o: Pick<Owner, 'spec'>): boolean {
   return Boolean(o.spec.apparatus || o.spec.resources?.length || o.spec.resultResources?.length);
 }
 
+/**
+ * Whether a side's lifecycle steps can take long enough to be worth showing as in process (one more
+ * status write): an apparatus call, or a resource recreated (it waits until the old one is gone).
+ * Server-side applies and deletes take milliseconds; a status written before them is never seen.
+ */
+function hasSlowWork(o: Pick<Owner, 'spec'>): boolean {
+  const recreates = (rs: ReadonlyArray<{ do?: string }> | undefined) => rs?.some((r) => r.do === 'recreate');
+  return Boolean(o.spec.apparatus || recreates(o.spec.resources) || recreates(o.spec.resultResources));
+}
+
 function hasExternalResults(o: Owner): boolean {
   return Boolean(o.spec.resultVars?.length || o.spec.resultConfigMapName || o.spec.resultSecretName);
 }
@@ -331,8 +341,8 @@ class PlugPass {
           ? this.lifecycle.coupling
           : { socketUid: socket.uid, socketName: socket.name, socketNamespace: socket.namespace };
       this.lifecycle.coupling = coupling;
-      // Steps with side effects can take a while (an apparatus, a Job recreated): say so first.
-      if (owed.some((o) => hasCleanupWork(o.side === 'plug' ? this.owner : socket))) {
+      // Steps that can take a while (an apparatus, a Job recreated): say so first.
+      if (owed.some((o) => hasSlowWork(o.side === 'plug' ? this.owner : socket))) {
         const events = owed.map((o) => `${o.event} (${o.side} side)`).join(', ');
         if (coupledHere) {
           this.conditions(
@@ -596,7 +606,7 @@ class PlugPass {
       }
     }
     const pending = owedDecouplings(record).filter((side) =>
-      side === 'plug' ? hasCleanupWork(this.owner) : socket && hasCleanupWork(socket),
+      side === 'plug' ? hasSlowWork(this.owner) : socket && hasSlowWork(socket),
     );
     if (pending.length) {
       const msg = `decoupling from socket ${record.socketNamespace}/${record.socketName} (${why}): performing decoupled (${pending.join(' and ')} side)`;
