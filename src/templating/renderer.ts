@@ -5,7 +5,14 @@
 // renders (WebAssembly memory never shrinks). Renders queue FIFO while every worker is busy; a render's
 // deadline counts from when a worker starts it. close() rejects what is queued or running and terminates every
 // worker.
+//
+// Costly failures are remembered: a render that hit a limit (time, memory, stack, output size) is answered with
+// the same failure, without a worker, when the same templates are rendered over the same data within
+// FAILURE_MEMO_MS. A render over the same inputs ends the same way (seeded randomness, no I/O; only a template
+// reading the clock could differ), and a failing owner is retried with backoff anyway: without the memo, a few dozen tenants' infinite loops retried every few seconds kept
+// the pool busy for everyone (each costs the whole time limit and a worker restart).
 
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import {
   analyzeTemplate,
@@ -30,6 +37,20 @@ export type { TemplateLimits } from './limits.ts';
 
 /** Time a worker gets past the render deadline before it is terminated (QuickJS polls its interrupt handler only every ~10,000 operations). */
 export const TERMINATE_GRACE_MS = 250;
+
+/** How long a render that hit a limit is answered from memory (see above), and how many are kept. */
+export const FAILURE_MEMO_MS = 60_000;
+const FAILURE_MEMO_SIZE = 1_000;
+const COSTLY_FAILURES: ReadonlySet<TemplateErrorCode> = new Set<TemplateErrorCode>([
+  'TemplateTimeout',
+  'TemplateMemory',
+  'TemplateStackOverflow',
+  'TemplateOutputTooLarge',
+]);
+
+type MemoOutcome =
+  | { error: { code: TemplateErrorCode; message: string } }
+  | { results: readonly JobResult[] };
 
 export interface TemplateRendererOptions {
   /** Number of worker threads (default 2). */
@@ -70,6 +91,8 @@ export interface RendererStats {
   spawned: number;
   /** Renders sent to a worker (one per render() or renderBatch() call that needed the sandbox). */
   roundTrips: number;
+  /** Renders answered with a remembered costly failure (no worker used). */
+  memoHits: number;
 }
 
 interface PendingRender {
@@ -118,6 +141,8 @@ export class TemplateRenderer {
   #spawned = 0;
   #roundTrips = 0;
   #initFailures = 0;
+  readonly #failures = new Map<string, { until: number; outcome: MemoOutcome }>();
+  #memoHits = 0;
 
   constructor(opts: TemplateRendererOptions = {}) {
     this.limits = resolveTemplateLimits(opts.limits);
@@ -218,6 +243,7 @@ export class TemplateRenderer {
       queued: this.#queue.length,
       spawned: this.#spawned,
       roundTrips: this.#roundTrips,
+      memoHits: this.#memoHits,
     };
   }
 
@@ -317,7 +343,45 @@ export class TemplateRenderer {
     return json;
   }
 
-  #enqueue(
+  async #enqueue(
+    jobs: WireJob[],
+    dataJson: string,
+    opts: RenderOptions,
+    yaml: YamlRequest | undefined,
+  ): Promise<readonly JobResult[]> {
+    const key = createHash('sha256')
+      .update(JSON.stringify([jobs, opts.seed ?? '', yaml ?? null]))
+      .update('\0')
+      .update(dataJson)
+      .digest('base64');
+    const now = Date.now();
+    const memo = this.#failures.get(key);
+    if (memo && memo.until > now) {
+      this.#memoHits++;
+      if ('results' in memo.outcome) return memo.outcome.results;
+      const { code, message } = memo.outcome.error;
+      throw new TemplateError(code, message, { templateName: opts.name });
+    }
+    if (memo) this.#failures.delete(key);
+    const remember = (outcome: MemoOutcome) => {
+      if (this.#failures.size >= FAILURE_MEMO_SIZE) {
+        const oldest = this.#failures.keys().next().value;
+        if (oldest !== undefined) this.#failures.delete(oldest);
+      }
+      this.#failures.set(key, { until: Date.now() + FAILURE_MEMO_MS, outcome });
+    };
+    try {
+      const results = await this.#submit(jobs, dataJson, opts, yaml);
+      if (results.some((r) => !r.ok && COSTLY_FAILURES.has(r.code))) remember({ results });
+      return results;
+    } catch (e) {
+      if (e instanceof TemplateError && COSTLY_FAILURES.has(e.code))
+        remember({ error: { code: e.code, message: e.message } });
+      throw e;
+    }
+  }
+
+  #submit(
     jobs: WireJob[],
     dataJson: string,
     opts: RenderOptions,

@@ -10,7 +10,7 @@ const busy = (ms: number, tag: string) =>
 describe('TemplateRenderer pool', () => {
   it('starts nothing in its constructor', async () => {
     const r = new TemplateRenderer({ workers: 2 });
-    expect(r.stats()).toEqual({ workers: 0, busy: 0, queued: 0, spawned: 0, roundTrips: 0 });
+    expect(r.stats()).toEqual({ workers: 0, busy: 0, queued: 0, spawned: 0, roundTrips: 0, memoHits: 0 });
     await r.close();
   });
 
@@ -22,6 +22,42 @@ describe('TemplateRenderer pool', () => {
       await expect(hung).rejects.toMatchObject({ code: 'TemplateTimeout' });
       expect((await Promise.all(queued)).map((x) => x.output)).toEqual(['a1', 'b2', 'c']);
       expect(r.stats().spawned).toBe(2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('answers a render that hit a limit from memory when the same templates and data come again', async () => {
+    const r = new TemplateRenderer({ workers: 1, limits: { timeoutMs: 200 } });
+    try {
+      const loop = '{% for (;;) {} %}';
+      await expect(r.render(loop, { n: 1 }, { name: 'first' })).rejects.toMatchObject({
+        code: 'TemplateTimeout',
+      });
+      const trips = r.stats().roundTrips;
+      // Same inputs: the same failure, named for this caller, without a worker.
+      await expect(r.render(loop, { n: 1 }, { name: 'again' })).rejects.toMatchObject({
+        code: 'TemplateTimeout',
+        templateName: 'again',
+        message: 'the render took longer than 200 ms',
+      });
+      expect(r.stats()).toMatchObject({ roundTrips: trips, memoHits: 1 });
+      // Other data, another seed or another template: rendered for real.
+      await expect(r.render(loop, { n: 2 })).rejects.toMatchObject({ code: 'TemplateTimeout' });
+      await expect(r.render(loop, { n: 1 }, { seed: 's' })).rejects.toMatchObject({
+        code: 'TemplateTimeout',
+      });
+      expect(r.stats()).toMatchObject({ roundTrips: trips + 2, memoHits: 1 });
+      // Ordinary failures and successes are not remembered.
+      await expect(r.render('{% throw new Error("no") %}', {})).rejects.toMatchObject({
+        code: 'TemplateRuntime',
+      });
+      await expect(r.render('{% throw new Error("no") %}', {})).rejects.toMatchObject({
+        code: 'TemplateRuntime',
+      });
+      expect((await r.render('{%= it.n %}', { n: 3 })).output).toBe('3');
+      expect((await r.render('{%= it.n %}', { n: 3 })).output).toBe('3');
+      expect(r.stats()).toMatchObject({ roundTrips: trips + 6, memoHits: 1 });
     } finally {
       await r.close();
     }
