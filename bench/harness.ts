@@ -2,7 +2,7 @@
 // operator's requests (the operator runs as its own process with its own client certificate, so
 // the counts are the API server's, not ours), and helpers to run scenarios and print rows.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,7 @@ export async function startOperatorProcess(
     path.join(root, 'node_modules', '.bin', 'node'),
     [
       ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
+      ...heapSnapshotArgs(),
       operatorEntry(),
     ],
     {
@@ -165,10 +166,40 @@ export async function startOperatorProcess(
       }
     },
     stop: async () => {
+      if (proc.exitCode === null && process.env.BENCH_HEAP_SNAPSHOT_DIR) await heapSnapshot(proc);
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/**
+ * BENCH_HEAP_SNAPSHOT_DIR=<dir>: before the operator of a scenario stops, it writes a heap snapshot
+ * there (Node's --heapsnapshot-signal; open it in Chrome DevTools, Memory tab).
+ */
+export function heapSnapshotArgs(): string[] {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  return dir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : [];
+}
+
+async function heapSnapshot(proc: ChildProcess): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR as string;
+  const before = new Set(readdirSync(dir));
+  proc.kill('SIGUSR2');
+  progress('writing a heap snapshot of the operator');
+  const deadline = Date.now() + 120_000;
+  let last = -1;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!file) continue;
+    const size = statSync(path.join(dir, file)).size;
+    if (size > 0 && size === last) {
+      progress(`heap snapshot: ${path.join(dir, file)} (${Math.round(size / 2 ** 20)} MiB)`);
+      return;
+    }
+    last = size;
+  }
 }
 
 /** CPU seconds used so far by a process (any pid). */
