@@ -11,6 +11,7 @@ import {
   socketIndex,
   targetSocketKey,
 } from './controllers/context.ts';
+import { CouplingNewsTracker } from './controllers/coupling-news.ts';
 import {
   createDeferredResourceReconciler,
   deferredResourceIndex,
@@ -87,7 +88,10 @@ function couplingSummary(p: KubeObject): string {
     | { coupledSocket?: { uid?: string }; conditions?: Array<{ type: string; reason?: string }> }
     | undefined;
   const coupled = st?.conditions?.find((c) => c.type === 'Coupled');
-  return `${st?.coupledSocket?.uid ?? ''}|${coupled?.reason ?? ''}|${targetSocketKey(p) ?? ''}|${coupledSocketUid(p) ?? ''}`;
+  // The socket side's last event: the socket reports coupled/updated/decoupled plugs in its Events.
+  const side = (st as { lifecycle?: { coupling?: { socket?: { event?: string; at?: string } } } } | undefined)
+    ?.lifecycle?.coupling?.socket;
+  return `${st?.coupledSocket?.uid ?? ''}|${coupled?.reason ?? ''}|${targetSocketKey(p) ?? ''}|${coupledSocketUid(p) ?? ''}|${side?.event ?? ''}@${side?.at ?? ''}`;
 }
 
 /** How long socket status writes are coalesced while its plugs change. */
@@ -159,6 +163,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     enqueueSocket: (k, after) =>
       after ? socketController.enqueueAfter(k, after) : socketController.enqueue(k),
     reservations: new Map(),
+    couplingNews: new CouplingNewsTracker(new Date()),
   };
   plugController = new Controller({
     name: 'plug',

@@ -10,6 +10,7 @@ import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { Actions } from './actions.ts';
+import type { CouplingNewsTracker } from './coupling-news.ts';
 import type { Resolver } from './resolve.ts';
 
 export interface ControllerOptions {
@@ -37,6 +38,8 @@ export interface OperatorContext {
   enqueueSocket: (key: ObjectKey, afterMs?: number) => void;
   /** Plugs being coupled, by socket UID: counted against the socket's limit before the cache shows them. */
   reservations: Map<string, Set<string>>;
+  /** What the socket reconciler last saw of each socket's couplings (its Events report changes). */
+  couplingNews: CouplingNewsTracker;
 }
 
 export const plugIndex = {

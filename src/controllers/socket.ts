@@ -1,7 +1,8 @@
 // The Socket reconciler: the one writer of a Socket's status. It performs the socket's own
-// created/deleted events and summarises its couplings from the cache (which plugs are coupled,
-// how many wait and why). Coupling events of the socket side are performed by the Plug
-// reconciler, which owns each coupling. On deletion it waits until every plug has decoupled.
+// created/deleted events, summarises its couplings from the cache (which plugs are coupled,
+// how many wait and why) and reports their changes in Events (coupling-news.ts). Coupling events
+// of the socket side are performed by the Plug reconciler, which owns each coupling. On deletion
+// it waits until every plug has decoupled.
 import { finalizer } from '../api/common.ts';
 import type { Socket, SocketStatus } from '../api/socket.ts';
 import { fullMatch } from '../integration/admission.ts';
@@ -17,6 +18,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
 import { resourceSpecProblems } from './actions.ts';
 import { type OperatorContext, parseSocket, plugIndex } from './context.ts';
+import { newsMessage } from './coupling-news.ts';
 import { toStepError } from './errors.ts';
 import { ownerOf } from './owner.ts';
 import { patchStatus, setFinalizer } from './status.ts';
@@ -42,21 +44,26 @@ function socketSpecProblems(socket: Socket): string[] {
   return problems;
 }
 
-/** The summary of a socket's couplings, from the plug cache. */
-export function summarise(
-  ctx: OperatorContext,
-  socketRaw: KubeObject,
-): Pick<SocketStatus, 'coupledPlugs' | 'coupledPlugCount' | 'waitingPlugs'> {
+/** The plugs coupled to a socket (by UID), from the plug cache, sorted by namespace/name. */
+export function coupledPlugsOf(ctx: OperatorContext, socketRaw: KubeObject): KubeObject[] {
   const uid = socketRaw.metadata.uid ?? '';
-  const key = `${socketRaw.metadata.namespace}/${socketRaw.metadata.name}`;
   const coupled: KubeObject[] = [];
   for (const p of ctx.plugs.store.byIndex(plugIndex.coupledSocketUid, uid)) {
     const st = p.status as { coupledSocket?: { uid?: string } } | undefined;
     if (st?.coupledSocket?.uid === uid) coupled.push(p);
   }
-  coupled.sort((a, b) =>
+  return coupled.sort((a, b) =>
     `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1,
   );
+}
+
+/** The summary of a socket's couplings, from the plug cache. */
+export function summarise(
+  ctx: OperatorContext,
+  socketRaw: KubeObject,
+  coupled: readonly KubeObject[] = coupledPlugsOf(ctx, socketRaw),
+): Pick<SocketStatus, 'coupledPlugs' | 'coupledPlugCount' | 'waitingPlugs'> {
+  const key = `${socketRaw.metadata.namespace}/${socketRaw.metadata.name}`;
   const waiting: Record<string, number> = {};
   const coupledKeys = new Set(coupled.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   for (const p of ctx.plugs.store.byIndex(plugIndex.targetSocket, key)) {
@@ -80,6 +87,17 @@ export function summarise(
     coupledPlugCount: coupled.length,
     waitingPlugs: waiting,
   };
+}
+
+/** The socket's Events about its couplings since the last look (see coupling-news.ts). */
+function reportCouplingNews(ctx: OperatorContext, raw: KubeObject, coupled: readonly KubeObject[]): void {
+  const news = ctx.couplingNews.look(raw.metadata.uid ?? '', coupled);
+  if (news.coupled.length)
+    ctx.recorder.record(raw, 'Normal', 'SocketCoupled', newsMessage('coupled', news.coupled));
+  if (news.updated.length)
+    ctx.recorder.record(raw, 'Normal', 'SocketUpdated', newsMessage('updated', news.updated));
+  if (news.decoupled.length)
+    ctx.recorder.record(raw, 'Normal', 'SocketDecoupled', newsMessage('decoupled', news.decoupled));
 }
 
 export function createSocketReconciler(ctx: OperatorContext): Reconciler {
@@ -129,7 +147,9 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
       if (remaining.length) {
         // Plugs see the deletion and decouple (both sides); each one's status change wakes us.
         for (const k of remaining) ctx.enqueuePlug(k);
-        Object.assign(status, summarise(ctx, raw));
+        const coupled = coupledPlugsOf(ctx, raw);
+        Object.assign(status, summarise(ctx, raw, coupled));
+        reportCouplingNews(ctx, raw, coupled);
         ready('False', Reason.Deleting, `waiting for ${remaining.length} plug(s) to decouple`);
         await patchStatus(ctx.kube, ctx.sockets, raw, status, signal);
         return { requeueAfterMs: 10_000 };
@@ -163,9 +183,11 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
           }
           ctx.recorder.record(raw, 'Warning', 'CleanupAbandoned', `gave up the deleted event: ${e.message}`);
         }
+        reportCouplingNews(ctx, raw, []);
         ctx.recorder.record(raw, 'Normal', 'SocketDeleted', 'Deleted');
       }
       await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, false, signal);
+      ctx.couplingNews.forget(owner.uid);
       return undefined;
     }
 
@@ -197,7 +219,9 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
       }
       status.lifecycle.created = rfc3339(now);
     }
-    Object.assign(status, summarise(ctx, raw));
+    const coupled = coupledPlugsOf(ctx, raw);
+    Object.assign(status, summarise(ctx, raw, coupled));
+    reportCouplingNews(ctx, raw, coupled);
     status.observedGeneration = gen;
     const problems = socketSpecProblems(socket);
     if (problems.length) {

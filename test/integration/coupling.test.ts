@@ -169,6 +169,33 @@ describe('coupling lifecycle', () => {
     );
   });
 
+  it("reports its plugs' couplings on the socket: coupled, updated and decoupled, coalesced", async () => {
+    const s = randomName('pg');
+    await kube.create(socketObj(db, s, { config: { host: 'h1' } }));
+    for (const n of ['e1', 'e2']) await kube.create(plugObj(app, n, { socket: { name: s, namespace: db } }));
+    const socketEvents = (reason: string) =>
+      eventually(
+        async () => {
+          const found = (await eventsFor(kube, db, s)).filter((e) => e.reason === reason);
+          const names = found.flatMap((e) => e.message.replace(/^[a-z]+ \d+ plugs?: /, '').split(', '));
+          return names.includes(`${app}/e1`) && names.includes(`${app}/e2`) ? found : undefined;
+        },
+        { what: `${reason} Events on the socket naming both plugs` },
+      );
+    const coupled = await socketEvents('SocketCoupled');
+    expect(coupled.every((e) => e.type === 'Normal' && /^coupled [12] plugs?: /.test(e.message))).toBe(true);
+    await kube.mergePatch(
+      { apiVersion, kind: 'Socket', namespace: db, name: s },
+      { spec: { config: { host: 'h2' } } },
+    );
+    await socketEvents('SocketUpdated');
+    for (const n of ['e1', 'e2']) await kube.delete({ apiVersion, kind: 'Plug', namespace: app, name: n });
+    await socketEvents('SocketDecoupled');
+    // One Event per kind of change and pass, never one per plug and kind repeated.
+    const all = await eventsFor(kube, db, s);
+    expect(all.filter((e) => e.reason === 'SocketCoupled').length).toBeLessThanOrEqual(2);
+  });
+
   it('keeps plugs when their socket is deleted, and re-couples them to a new socket of that name', async () => {
     const s = randomName('pg');
     await kube.create(socketObj(db, s, {}));
