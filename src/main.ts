@@ -11,10 +11,6 @@ import {
   parseEndpointOverrides,
 } from './apparatus/index.ts';
 import { ConfigError, type OperatorConfig, parseConfig, usage } from './config.ts';
-import { DefaultActions } from './controllers/actions.ts';
-import { DefaultApparatusService } from './controllers/apparatus.ts';
-import { idleReaper, ManagedApparatusPods } from './controllers/managed-apparatus.ts';
-import { DefaultResolver } from './controllers/resolve.ts';
 import { createTemplateEngine } from './controllers/template-engine.ts';
 import { KubeClient } from './kube/client.ts';
 import {
@@ -27,6 +23,7 @@ import { Kube } from './kube/objects.ts';
 import { createLogger, type Logger } from './observe/log.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOperator } from './operator.ts';
+import { defaultSeams } from './seams.ts';
 
 interface Cluster {
   connection: KubeConnection;
@@ -140,32 +137,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     ...(cfg.leaderElect
       ? { leaderElection: { namespace: cfg.leaderElectionNamespace, name: cfg.leaderElectionId, identity } }
       : {}),
-    seams: (kube, recorder, caches) => {
-      const pods = new ManagedApparatusPods({
-        kube,
-        client: apparatusClient,
-        log: log.child({ component: 'apparatus' }),
-      });
-      const apparatus = new DefaultApparatusService({
-        client: apparatusClient,
-        allowedHosts,
-        overrides,
-        managed: pods,
-        ...(cfg.apparatusManagedUrlTemplate ? { managedUrlTemplate: cfg.apparatusManagedUrlTemplate } : {}),
-      });
-      return {
-        runnables: [idleReaper(pods, caches.plugs, caches.sockets, cfg.apparatusReapIntervalSeconds * 1000)],
-        resolver: new DefaultResolver({ kube, templates, apparatus }),
-        actions: new DefaultActions({
-          kube,
-          templates,
-          apparatus,
-          allowClusterScoped: cfg.allowClusterScopedResources,
-          warn: (o, message) => recorder.record(o.raw, 'Warning', 'ResourceWarning', message),
-          namespaceTerminating: (ns) => Boolean(caches.namespaces.store.get(ns)?.metadata.deletionTimestamp),
-        }),
-      };
-    },
+    seams: defaultSeams({
+      apparatusClient,
+      templates,
+      allowedHosts,
+      overrides,
+      log,
+      allowClusterScoped: cfg.allowClusterScopedResources,
+      reapIntervalMs: cfg.apparatusReapIntervalSeconds * 1000,
+      managedUrlTemplate: cfg.apparatusManagedUrlTemplate,
+    }),
   });
 
   const stop = new AbortController();

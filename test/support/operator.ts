@@ -9,10 +9,6 @@ import {
   parseAllowedHosts,
   parseEndpointOverrides,
 } from '../../src/apparatus/index.ts';
-import { DefaultActions } from '../../src/controllers/actions.ts';
-import { DefaultApparatusService } from '../../src/controllers/apparatus.ts';
-import { idleReaper, ManagedApparatusPods } from '../../src/controllers/managed-apparatus.ts';
-import { DefaultResolver } from '../../src/controllers/resolve.ts';
 import { createTemplateEngine } from '../../src/controllers/template-engine.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Kube } from '../../src/kube/objects.ts';
@@ -20,6 +16,7 @@ import type { KubeObject } from '../../src/kube/types.ts';
 import { createLogger, silentLogger } from '../../src/observe/log.ts';
 import { Metrics } from '../../src/observe/metrics.ts';
 import { createOperator, type Operator } from '../../src/operator.ts';
+import { defaultSeams } from '../../src/seams.ts';
 import { type OperatorProcess, spawnOperatorProcess } from './operator-process.ts';
 import { eventually } from './poll.ts';
 
@@ -83,28 +80,17 @@ export async function startOperator(opts: OperatorTestOptions): Promise<InProces
     referenceResyncMs: opts.referenceResyncMs ?? 2_000,
     cleanupTimeoutMs: opts.cleanupTimeoutMs ?? 600_000,
     allowClusterScopedResources: opts.allowClusterScoped ?? false,
-    seams: (kube, recorder, caches) => {
-      const pods = new ManagedApparatusPods({ kube, client: apparatusClient, log, readyWaitMs: 2_000 });
-      const apparatus = new DefaultApparatusService({
-        client: apparatusClient,
-        allowedHosts,
-        overrides,
-        managed: pods,
-        ...(opts.managedUrlTemplate ? { managedUrlTemplate: opts.managedUrlTemplate } : {}),
-      });
-      return {
-        runnables: [idleReaper(pods, caches.plugs, caches.sockets, opts.reapIntervalMs ?? 1_000)],
-        resolver: new DefaultResolver({ kube, templates, apparatus }),
-        actions: new DefaultActions({
-          kube,
-          templates,
-          apparatus,
-          allowClusterScoped: opts.allowClusterScoped ?? false,
-          warn: (o, message) => recorder.record(o.raw, 'Warning', 'ResourceWarning', message),
-          namespaceTerminating: (ns) => Boolean(caches.namespaces.store.get(ns)?.metadata.deletionTimestamp),
-        }),
-      };
-    },
+    seams: defaultSeams({
+      apparatusClient,
+      templates,
+      allowedHosts,
+      overrides,
+      log,
+      allowClusterScoped: opts.allowClusterScoped ?? false,
+      reapIntervalMs: opts.reapIntervalMs ?? 1_000,
+      managedUrlTemplate: opts.managedUrlTemplate,
+      readyWaitMs: 2_000,
+    }),
   });
   const stop = new AbortController();
   const done = operator.start(stop.signal);
