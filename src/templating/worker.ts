@@ -128,36 +128,59 @@ function escapedError(
   return { code: 'TemplateSandboxFailure', message: 'the sandbox code failed unexpectedly' };
 }
 
-/** The per-worker compiler context: eta's compileToString on tenant text, which never runs tenant code. */
-class EtaCompiler {
+/**
+ * A QuickJS runtime and context kept for the worker's life, with one sandbox module loaded and one of its
+ * exports held. `deadline` bounds every call made into it (the interrupt handler reads it).
+ */
+class ResidentModule {
+  readonly ctx: QuickJSContext;
+  readonly fn: QuickJSHandle;
   readonly #rt: QuickJSRuntime;
-  readonly #ctx: QuickJSContext;
-  readonly #compile: QuickJSHandle;
-  #deadline = 0;
+  deadline = 0;
 
-  constructor(qjs: QuickJSWASMModule, modules: Readonly<Record<string, string>>, stackBytes: number) {
-    const entry = sandboxModuleName(modules, 'compile-entry');
-    if (!entry) throw new Error('sandbox/compile-entry is missing from the sandbox bundle');
+  constructor(
+    qjs: QuickJSWASMModule,
+    modules: Readonly<Record<string, string>>,
+    module: string,
+    exportName: string,
+    limits: { stackBytes: number; memoryBytes?: number },
+  ) {
+    const entry = sandboxModuleName(modules, module);
+    if (!entry) throw new Error(`sandbox/${module} is missing from the sandbox bundle`);
     const loader = moduleLoaderFor(modules);
     this.#rt = qjs.newRuntime();
-    this.#rt.setMaxStackSize(stackBytes);
-    this.#rt.setInterruptHandler(() => Date.now() > this.#deadline);
+    this.#rt.setMaxStackSize(limits.stackBytes);
+    if (limits.memoryBytes !== undefined) this.#rt.setMemoryLimit(limits.memoryBytes);
+    this.#rt.setInterruptHandler(() => Date.now() > this.deadline);
     this.#rt.setModuleLoader(loader.load, loader.normalize);
-    this.#ctx = this.#rt.newContext();
-    this.#deadline = Date.now() + 10_000;
-    const ns = this.#ctx.unwrapResult(
-      this.#ctx.evalCode(modules[entry] as string, entry, { type: 'module' }),
-    );
-    this.#compile = this.#ctx.getProp(ns, 'compile');
+    this.ctx = this.#rt.newContext();
+    this.deadline = Date.now() + 10_000;
+    const ns = this.ctx.unwrapResult(this.ctx.evalCode(modules[entry] as string, entry, { type: 'module' }));
+    this.fn = this.ctx.getProp(ns, exportName);
     ns.dispose();
   }
 
+  dispose(): void {
+    this.fn.dispose();
+    this.ctx.dispose();
+    this.#rt.dispose();
+  }
+}
+
+/** The per-worker compiler context: eta's compileToString on tenant text, which never runs tenant code. */
+class EtaCompiler {
+  readonly #m: ResidentModule;
+
+  constructor(qjs: QuickJSWASMModule, modules: Readonly<Record<string, string>>, stackBytes: number) {
+    this.#m = new ResidentModule(qjs, modules, 'compile-entry', 'compile', { stackBytes });
+  }
+
   compile(src: string, deadline: number, maxMessageLength: number, timeoutMs: number): CompileOutcome {
-    const ctx = this.#ctx;
-    this.#deadline = deadline;
+    const ctx = this.#m.ctx;
+    this.#m.deadline = deadline;
     const arg = ctx.newString(JSON.stringify(src));
     const max = ctx.newNumber(maxMessageLength);
-    const result = ctx.callFunction(this.#compile, ctx.undefined, arg, max);
+    const result = ctx.callFunction(this.#m.fn, ctx.undefined, arg, max);
     arg.dispose();
     max.dispose();
     if (result.error) {
@@ -180,9 +203,7 @@ class EtaCompiler {
   }
 
   dispose(): void {
-    this.#compile.dispose();
-    this.#ctx.dispose();
-    this.#rt.dispose();
+    this.#m.dispose();
   }
 }
 
@@ -196,10 +217,7 @@ class EtaCompiler {
  * the next Go render rebuilds it.
  */
 class GoRunner {
-  readonly #rt: QuickJSRuntime;
-  readonly #ctx: QuickJSContext;
-  readonly #run: QuickJSHandle;
-  #deadline = 0;
+  readonly #m: ResidentModule;
 
   constructor(
     qjs: QuickJSWASMModule,
@@ -207,21 +225,7 @@ class GoRunner {
     stackBytes: number,
     memoryBytes: number,
   ) {
-    const entry = sandboxModuleName(modules, 'exec-go');
-    if (!entry) throw new Error('sandbox/exec-go is missing from the sandbox bundle');
-    const loader = moduleLoaderFor(modules);
-    this.#rt = qjs.newRuntime();
-    this.#rt.setMaxStackSize(stackBytes);
-    this.#rt.setMemoryLimit(memoryBytes);
-    this.#rt.setInterruptHandler(() => Date.now() > this.#deadline);
-    this.#rt.setModuleLoader(loader.load, loader.normalize);
-    this.#ctx = this.#rt.newContext();
-    this.#deadline = Date.now() + 10_000;
-    const ns = this.#ctx.unwrapResult(
-      this.#ctx.evalCode(modules[entry] as string, entry, { type: 'module' }),
-    );
-    this.#run = this.#ctx.getProp(ns, 'run');
-    ns.dispose();
+    this.#m = new ResidentModule(qjs, modules, 'exec-go', 'run', { stackBytes, memoryBytes });
   }
 
   /** Runs Go jobs; `undefined` result means the context must be discarded (the failure says why). */
@@ -230,8 +234,8 @@ class GoRunner {
     req: RenderRequest,
     deadline: number,
   ): { results: JobResult[]; discard: boolean } | { failure: Failure; discard: boolean } {
-    const c = this.#ctx;
-    this.#deadline = deadline;
+    const c = this.#m.ctx;
+    this.#m.deadline = deadline;
     const args = [
       c.newString(JSON.stringify(jobs)),
       c.newString(req.dataJson),
@@ -239,7 +243,7 @@ class GoRunner {
       c.newNumber(req.maxOutputBytes),
       c.newNumber(req.maxErrorMessageLength),
     ];
-    const result = c.callFunction(this.#run, c.undefined, ...args);
+    const result = c.callFunction(this.#m.fn, c.undefined, ...args);
     for (const a of args) a.dispose();
     if (result.error) {
       const failure = escapedError(c, result.error, deadline, req.timeoutMs);
@@ -284,9 +288,7 @@ class GoRunner {
   }
 
   dispose(): void {
-    this.#run.dispose();
-    this.#ctx.dispose();
-    this.#rt.dispose();
+    this.#m.dispose();
   }
 }
 
