@@ -415,20 +415,13 @@ class Printer {
           this.buf += '(nil)';
           return;
         }
-        this.buf += '{';
-        value.forEach((e, i) => {
-          if (i > 0) this.buf += ', ';
-          this.printValue(e, verb, depth + 1);
-        });
-        this.buf += '}';
-        return;
       }
-      this.buf += '[';
+      this.buf += this.f.sharpV ? '{' : '[';
       value.forEach((e, i) => {
-        if (i > 0) this.buf += ' ';
+        if (i > 0) this.buf += this.f.sharpV ? ', ' : ' ';
         this.printValue(e, verb, depth + 1);
       });
-      this.buf += ']';
+      this.buf += this.f.sharpV ? '}' : ']';
       return;
     }
     if (value instanceof Map) {

@@ -115,20 +115,12 @@ export function typeString(v: GoValue): string {
   return `map[string]${mapElemType(v)}`;
 }
 
-/** reflect.Kind name, as sprig's kindOf reports it. */
+/** reflect.Kind name, as sprig's kindOf reports it: the type's name for scalars. */
 export function kindString(v: GoValue): string {
   if (v === null || isNoValue(v)) return 'invalid';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return 'float64';
-  }
-  if (v instanceof GoInt) return v.type;
   if (Array.isArray(v)) return 'slice';
-  return 'map';
+  if (v instanceof Map) return 'map';
+  return typeString(v);
 }
 
 /** text/template's truth: false, 0, nil, empty string/slice/map and no value are false. */
