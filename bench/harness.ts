@@ -19,19 +19,18 @@ import { installCrds } from '../src/api/install.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { Kube } from '../src/kube/objects.ts';
 import type { KubeObject } from '../src/kube/types.ts';
-import { type ControlPlaneState, down, up, userKubeconfig } from '../tools/controlplane/controlplane.ts';
+import {
+  auditPolicyFor,
+  type ControlPlaneState,
+  down,
+  up,
+  userKubeconfig,
+} from '../tools/controlplane/controlplane.ts';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const operatorUser = 'integration-operator-bench';
 
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    users: ["${operatorUser}"]
-  - level: None
-`;
+const auditPolicy = auditPolicyFor(operatorUser);
 
 export function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

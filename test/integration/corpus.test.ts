@@ -9,7 +9,13 @@ import { installCrds } from '../../src/api/install.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Kube } from '../../src/kube/objects.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { type ControlPlaneState, down, up, userKubeconfig } from '../../tools/controlplane/controlplane.ts';
+import {
+  auditPolicyFor,
+  type ControlPlaneState,
+  down,
+  up,
+  userKubeconfig,
+} from '../../tools/controlplane/controlplane.ts';
 import {
   type CorpusCase,
   type CorpusEnv,
@@ -22,14 +28,7 @@ import { type OperatorProcess, spawnOperatorProcess } from '../support/operator-
 import { eventually } from '../support/poll.ts';
 
 const operatorUser = 'integration-operator-corpus';
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    users: ["${operatorUser}"]
-  - level: None
-`;
+const auditPolicy = auditPolicyFor(operatorUser);
 const suffix = randomBytes(3).toString('hex');
 const canary = `canary-${randomBytes(12).toString('hex')}`;
 /** A value only the operator's environment holds: no template may render it. */

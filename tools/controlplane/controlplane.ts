@@ -13,6 +13,18 @@ import path from 'node:path';
 import { binPath, buildControlPlane, repoRoot } from './build.ts';
 import { createPki, issueClientCert, kubeconfigFor, type Pki } from './pki.ts';
 
+/** An audit policy recording the metadata of every request made by one user, and nothing else. */
+export function auditPolicyFor(user: string): string {
+  return `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: [${JSON.stringify(user)}]
+  - level: None
+`;
+}
+
 export interface ControlPlaneOptions {
   /** Folder for all state; default .cluster/state in the repository. */
   stateDir?: string;
