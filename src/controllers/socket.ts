@@ -61,7 +61,7 @@ export function coupledPlugsOf(ctx: OperatorContext, socketRaw: KubeObject): Kub
 export function summarise(
   ctx: OperatorContext,
   socketRaw: KubeObject,
-  coupled: readonly KubeObject[] = coupledPlugsOf(ctx, socketRaw),
+  coupled: readonly KubeObject[],
 ): Pick<SocketStatus, 'coupledPlugs' | 'coupledPlugCount' | 'waitingPlugs'> {
   const key = `${socketRaw.metadata.namespace}/${socketRaw.metadata.name}`;
   const waiting: Record<string, number> = {};
@@ -89,7 +89,16 @@ export function summarise(
   };
 }
 
-/** The socket's Events about its couplings since the last look (see coupling-news.ts). */
+/**
+ * Puts the summary of the socket's couplings into its status, and reports in Events what changed
+ * since the last pass (see coupling-news.ts).
+ */
+function summariseCouplings(ctx: OperatorContext, raw: KubeObject, status: SocketStatus): void {
+  const coupled = coupledPlugsOf(ctx, raw);
+  Object.assign(status, summarise(ctx, raw, coupled));
+  reportCouplingNews(ctx, raw, coupled);
+}
+
 function reportCouplingNews(ctx: OperatorContext, raw: KubeObject, coupled: readonly KubeObject[]): void {
   const news = ctx.couplingNews.look(raw.metadata.uid ?? '', coupled);
   if (news.coupled.length)
@@ -147,9 +156,7 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
       if (remaining.length) {
         // Plugs see the deletion and decouple (both sides); each one's status change wakes us.
         for (const k of remaining) ctx.enqueuePlug(k);
-        const coupled = coupledPlugsOf(ctx, raw);
-        Object.assign(status, summarise(ctx, raw, coupled));
-        reportCouplingNews(ctx, raw, coupled);
+        summariseCouplings(ctx, raw, status);
         ready('False', Reason.Deleting, `waiting for ${remaining.length} plug(s) to decouple`);
         await patchStatus(ctx.kube, ctx.sockets, raw, status, signal);
         return { requeueAfterMs: 10_000 };
@@ -219,9 +226,7 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
       }
       status.lifecycle.created = rfc3339(now);
     }
-    const coupled = coupledPlugsOf(ctx, raw);
-    Object.assign(status, summarise(ctx, raw, coupled));
-    reportCouplingNews(ctx, raw, coupled);
+    summariseCouplings(ctx, raw, status);
     status.observedGeneration = gen;
     const problems = socketSpecProblems(socket);
     if (problems.length) {
