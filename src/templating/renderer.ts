@@ -349,26 +349,28 @@ export class TemplateRenderer {
     opts: RenderOptions,
     yaml: YamlRequest | undefined,
   ): Promise<readonly JobResult[]> {
-    const key = createHash('sha256')
-      .update(JSON.stringify([jobs, opts.seed ?? '', yaml ?? null]))
-      .update('\0')
-      .update(dataJson)
-      .digest('base64');
-    const now = Date.now();
-    const memo = this.#failures.get(key);
-    if (memo && memo.until > now) {
+    // Hashed only when a failure is remembered or is to be: not on the path of ordinary renders.
+    let key: string | undefined;
+    const keyOf = () =>
+      (key ??= createHash('sha256')
+        .update(JSON.stringify([jobs, opts.seed ?? '', yaml ?? null]))
+        .update('\0')
+        .update(dataJson)
+        .digest('base64'));
+    const memo = this.#failures.size > 0 ? this.#failures.get(keyOf()) : undefined;
+    if (memo && memo.until > Date.now()) {
       this.#memoHits++;
       if ('results' in memo.outcome) return memo.outcome.results;
       const { code, message } = memo.outcome.error;
       throw new TemplateError(code, message, { templateName: opts.name });
     }
-    if (memo) this.#failures.delete(key);
+    if (memo) this.#failures.delete(keyOf());
     const remember = (outcome: MemoOutcome) => {
       if (this.#failures.size >= FAILURE_MEMO_SIZE) {
         const oldest = this.#failures.keys().next().value;
         if (oldest !== undefined) this.#failures.delete(oldest);
       }
-      this.#failures.set(key, { until: Date.now() + FAILURE_MEMO_MS, outcome });
+      this.#failures.set(keyOf(), { until: Date.now() + FAILURE_MEMO_MS, outcome });
     };
     try {
       const results = await this.#submit(jobs, dataJson, opts, yaml);
