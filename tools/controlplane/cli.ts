@@ -1,11 +1,16 @@
-// npm run cluster:up | cluster:down | cluster:status
+// npm run cluster:up [-- --node] | cluster:down | cluster:status
 import { binPath } from './build.ts';
 import { down, isHealthy, readState, up } from './controlplane.ts';
 
-async function main(cmd: string | undefined): Promise<number> {
+async function main(cmd: string | undefined, flags: string[]): Promise<number> {
+  const unknown = flags.filter((f) => f !== '--node');
+  if (unknown.length) {
+    console.error(`unknown option ${unknown.join(' ')}; usage: cli.ts up [--node] | down | status`);
+    return 2;
+  }
   switch (cmd) {
     case 'up': {
-      const { state, reused } = await up();
+      const { state, reused } = await up({ node: flags.includes('--node') });
       if (reused) console.error(`a control plane is already running at ${state.server}: reusing it`);
       console.log(`kubeconfig: ${state.kubeconfig}`);
       console.log(`try: ${binPath('kubectl')} --kubeconfig ${state.kubeconfig} get ns`);
@@ -22,17 +27,17 @@ async function main(cmd: string | undefined): Promise<number> {
       }
       const ok = await isHealthy(state);
       console.log(
-        `${ok ? 'running' : 'recorded but not healthy'}: ${state.server} (kubeconfig ${state.kubeconfig})`,
+        `${ok ? 'running' : 'recorded but not healthy'}: ${state.server}${state.node ? ' with a node' : ''} (kubeconfig ${state.kubeconfig})`,
       );
       return ok ? 0 : 1;
     }
     default:
-      console.error('usage: cli.ts up|down|status');
+      console.error('usage: cli.ts up [--node] | down | status');
       return 2;
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
