@@ -66,6 +66,8 @@ export interface ControlPlaneState {
   /** The sysctls before the node's network was set up (restored by down, even if the node never started). */
   nodeSysctls?: Record<string, string>;
   node?: NodeState;
+  /** With a node: the cluster DNS server (reachable from this machine, through kube-proxy). */
+  clusterDns?: string;
 }
 
 const defaultStateDir = () => path.join(repoRoot, '.cluster', 'state');
@@ -409,7 +411,7 @@ export async function up(
       pids: { etcd: 0, apiserver: 0, controllerManager: 0 },
       ...(opts.auditPolicy ? { auditLog: path.join(stateDir, 'audit.log') } : {}),
       startedAt: new Date().toISOString(),
-      ...(opts.node ? { nodeIp: nodeNet.ip, nodeSysctls: sysctls } : {}),
+      ...(opts.node ? { nodeIp: nodeNet.ip, nodeSysctls: sysctls, clusterDns: nodeNet.dnsIp } : {}),
     };
     state = st;
     st.pids.etcd = startProcess(
