@@ -30,7 +30,10 @@ const coupleTimeout = 120_000;
 let op: OperatorInstall | undefined;
 
 type PodLike = KubeObject & {
-  spec: { serviceAccountName?: string; containers: Array<{ image: string }> };
+  spec: {
+    serviceAccountName?: string;
+    containers: Array<{ image: string; env?: Array<{ name: string; value?: string }> }>;
+  };
   status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
 };
 
@@ -225,12 +228,16 @@ describe('the chart on the node', () => {
       '--timeout',
       '5m',
     ]);
+    // Both Pods of the new template (leader election on), and no Pod of the old one left: a Pod of
+    // the old ReplicaSet may still be listed, Ready, for a moment after helm --wait returns.
+    const electing = (p: PodLike) =>
+      p.spec.containers[0]?.env?.some((e) => e.name === 'LEADER_ELECT' && e.value === 'true');
     const pods = await eventually(
       async () => {
         const ps = await operatorPods();
-        return ps.length === 2 && ps.every(ready) ? ps : undefined;
+        return ps.length === 2 && ps.every((p) => ready(p) && electing(p)) ? ps : undefined;
       },
-      { what: 'two operator Pods Ready', timeoutMs: 180_000 },
+      { what: 'two operator Pods of the new template Ready', timeoutMs: 180_000 },
     );
     const holder = await eventually(() => leaseHolder(), { what: 'a leader', timeoutMs: 60_000 });
     const leader = pods.find((p) => holder.startsWith(p.metadata.name!))!;

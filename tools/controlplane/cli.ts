@@ -1,11 +1,21 @@
-// npm run cluster:up [-- --node] | cluster:down | cluster:status
-import { binPath } from './build.ts';
+// npm run cluster:up [-- --node] | cluster:down | cluster:status | cluster:leftovers
+import { binPath, repoRoot } from './build.ts';
 import { down, isHealthy, readState, up } from './controlplane.ts';
+import { leftovers } from './node.ts';
+
+/** Prints what a stopped plane left on the machine; 1 when anything is left. */
+function reportLeftovers(): number {
+  const left = leftovers(`${repoRoot}/.cluster`, ['/run/io-docker-']);
+  for (const l of left) console.error(`left behind: ${l}`);
+  return left.length ? 1 : 0;
+}
 
 async function main(cmd: string | undefined, flags: string[]): Promise<number> {
   const unknown = flags.filter((f) => f !== '--node');
   if (unknown.length) {
-    console.error(`unknown option ${unknown.join(' ')}; usage: cli.ts up [--node] | down | status`);
+    console.error(
+      `unknown option ${unknown.join(' ')}; usage: cli.ts up [--node] | down | status | leftovers`,
+    );
     return 2;
   }
   switch (cmd) {
@@ -16,9 +26,14 @@ async function main(cmd: string | undefined, flags: string[]): Promise<number> {
       console.log(`try: ${binPath('kubectl')} --kubeconfig ${state.kubeconfig} get ns`);
       return 0;
     }
-    case 'down':
+    case 'down': {
+      const state = readState();
       if (!(await down())) console.error('no control plane is recorded: nothing to stop');
-      return 0;
+      // A node touches the machine (interfaces, iptables, mounts): check that nothing stayed.
+      return state?.node ? reportLeftovers() : 0;
+    }
+    case 'leftovers':
+      return reportLeftovers();
     case 'status': {
       const state = readState();
       if (!state) {
@@ -32,7 +47,7 @@ async function main(cmd: string | undefined, flags: string[]): Promise<number> {
       return ok ? 0 : 1;
     }
     default:
-      console.error('usage: cli.ts up [--node] | down | status');
+      console.error('usage: cli.ts up [--node] | down | status | leftovers');
       return 2;
   }
 }

@@ -45,6 +45,8 @@ export const infraImages = {
 
 export interface NodeState {
   dir: string;
+  /** iptables/ip6tables chains named KUBE-* or CNI-* that existed before the node started (left alone). */
+  chainsBefore: string[];
   containerdSocket: string;
   ports: { kubelet: number; kubeletHealthz: number; proxyHealthz: number; proxyMetrics: number };
   pids: { containerd: number; kubelet: number; proxy: number; scheduler: number };
@@ -502,6 +504,7 @@ export async function startNode(
       proxyMetrics: await deps.freePort(),
     },
     pids: { containerd: 0, kubelet: 0, proxy: 0, scheduler: 0 },
+    chainsBefore: ourChains(),
     sysctls,
     startedAt: new Date().toISOString(),
   };
@@ -608,6 +611,76 @@ export function nodeAlive(node: NodeState, isAlive: (pid: number) => boolean): b
   return Object.values(node.pids).every((p) => p > 0 && isAlive(p));
 }
 
+const iptablesTools = ['iptables', 'ip6tables'] as const;
+
+/** Chains the kubelet, kube-proxy and the CNI plugins create: `tool/table/chain`. */
+function ourChains(): string[] {
+  const out: string[] = [];
+  for (const tool of iptablesTools) {
+    let table = '';
+    for (const line of sh(`${tool}-save`, [], { allowFail: true }).split('\n')) {
+      if (line.startsWith('*')) table = line.slice(1);
+      const m = line.match(/^:((?:KUBE|CNI)-\S+)/);
+      if (m) out.push(`${tool}/${table}/${m[1]}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the chains the node made (those not there before it started) and every rule that jumps
+ * to them. kube-proxy --cleanup removes its own; the kubelet's (KUBE-FIREWALL with its INPUT and
+ * OUTPUT jumps, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT) and the CNI portmap's stay otherwise.
+ */
+function removeOurChains(before: string[]): void {
+  const made = new Set(ourChains().filter((c) => !before.includes(c)));
+  if (!made.size) return;
+  for (const tool of iptablesTools) {
+    let table = '';
+    const jumps: Array<{ table: string; rule: string[] }> = [];
+    for (const line of sh(`${tool}-save`, [], { allowFail: true }).split('\n')) {
+      if (line.startsWith('*')) table = line.slice(1);
+      const from = line.match(/^-A (\S+)/)?.[1];
+      const to = line.match(/ -j (\S+)/)?.[1];
+      if (from && to && made.has(`${tool}/${table}/${to}`) && !made.has(`${tool}/${table}/${from}`))
+        jumps.push({ table, rule: line.slice(3).split(' ') });
+    }
+    for (const j of jumps) sh(tool, ['-t', j.table, '-D', ...j.rule], { allowFail: true });
+    const chains = [...made].filter((c) => c.startsWith(`${tool}/`)).map((c) => c.split('/'));
+    for (const [, t, chain] of chains) sh(tool, ['-t', t!, '-F', chain!], { allowFail: true });
+    for (const [, t, chain] of chains) sh(tool, ['-t', t!, '-X', chain!], { allowFail: true });
+  }
+}
+
+/**
+ * What a stopped plane of this checkout may have left on the machine: processes whose command line
+ * names `root` (state, binaries, the image builder's dockerd), the node's bridge, KUBE- and CNI-
+ * iptables chains, mounts below `root`, CNI network namespaces. Empty when nothing is left.
+ */
+export function leftovers(root: string, extraProcessMarkers: string[] = []): string[] {
+  const out: string[] = [];
+  const markers = [root, ...extraProcessMarkers];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const exe = path.basename(cmd[0] ?? '');
+      if (['node', 'npm', 'sh', 'bash', 'vitest', 'timeout'].includes(exe)) continue;
+      if (cmd.some((a) => markers.some((m) => a.includes(m))))
+        out.push(`process ${e}: ${cmd.join(' ').slice(0, 160)}`);
+    } catch {
+      // gone
+    }
+  }
+  if (linkExists(nodeNet.bridge)) out.push(`network interface ${nodeNet.bridge}`);
+  for (const c of ourChains()) out.push(`iptables chain ${c}`);
+  for (const m of mountsUnder(root)) out.push(`mount ${m}`);
+  if (existsSync('/var/run/netns'))
+    for (const n of readdirSync('/var/run/netns'))
+      if (n.startsWith('cni-')) out.push(`network namespace ${n}`);
+  return out;
+}
+
 /** Mount points at or below `dir`, deepest first. */
 function mountsUnder(dir: string): string[] {
   const out: string[] = [];
@@ -672,17 +745,25 @@ export interface NodeStopDeps {
  * what is left after a deadline (a kubelet that died) is removed by force.
  */
 export async function stopNode(node: NodeState, deps: NodeStopDeps): Promise<void> {
+  const t0 = Date.now();
+  const step = (what: string) => deps.log(`  node: ${what} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   await deps.stopProcess(node.pids.scheduler, binPath('kube-scheduler'));
   const kubeletUp = deps.isAlive(node.pids.kubelet);
   if (kubeletUp && (await deps.deleteAllPods().catch(() => false))) {
+    // Stopped sandboxes stay listed until the kubelet's garbage collection: wait for running ones.
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const sandboxes = ctr(node.containerdSocket, ['tasks', 'ls', '-q'], { allowFail: true }).trim();
-      if (!sandboxes && !mountsUnder(path.join(node.dir, 'kubelet')).length) break;
+      const running = ctr(node.containerdSocket, ['tasks', 'ls'], { allowFail: true })
+        .split('\n')
+        .filter((l) => /\sRUNNING\s*$/.test(l));
+      // (The kubelet bind-mounts its root folder onto itself: only the Pods' volumes count.)
+      if (!running.length && !mountsUnder(path.join(node.dir, 'kubelet', 'pods')).length) break;
       await new Promise((r) => setTimeout(r, 250));
     }
+    step('pods deleted');
   }
   await deps.stopProcess(node.pids.kubelet, binPath('kubelet'));
+  step('kubelet stopped');
   await deps.stopProcess(node.pids.proxy, binPath('kube-proxy'));
   // kube-proxy --cleanup removes every iptables rule and chain kube-proxy made.
   spawnSync(binPath('kube-proxy'), ['--cleanup', '--v=0'], { stdio: 'ignore' });
@@ -694,7 +775,9 @@ export async function stopNode(node: NodeState, deps: NodeStopDeps): Promise<voi
       ctr(node.containerdSocket, ['tasks', 'delete', '-f', id.trim()], { allowFail: true });
     }
   }
+  step('kube-proxy stopped, its rules removed');
   await deps.stopProcess(node.pids.containerd, '/usr/bin/containerd');
+  step('containerd stopped');
   for (const pid of shimPids(node.containerdSocket)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -719,6 +802,7 @@ export async function stopNode(node: NodeState, deps: NodeStopDeps): Promise<voi
     }
   }
   removeKubeletCgroups();
+  removeOurChains(node.chainsBefore ?? []);
   teardownNodeNetwork(node.sysctls);
   deps.log('  node stopped: pods, kubelet, kube-proxy (iptables rules removed), kube-scheduler, containerd');
 }
