@@ -163,7 +163,7 @@ describe('helm chart', () => {
       kubeconfig: undefined,
       metricsBindAddress: ':8080',
       healthProbeBindAddress: ':8081',
-      leaderElect: false,
+      leaderElect: true,
       leaderElectionNamespace: ns,
       leaderElectionId: `${release}-integration-operator`,
       watchNamespaces: ['a', 'b'],
@@ -190,7 +190,7 @@ describe('helm chart', () => {
     expect(defaults.allowClusterScopedResources).toBe(false);
   });
 
-  it('turns leader election on with several replicas or when forced, and then rolls instead of recreating', async () => {
+  it('elects a leader by default and with several replicas, and then rolls instead of recreating', async () => {
     const shape = async (values: Record<string, unknown>) => {
       const objs = await renderChart({ release, namespace: ns, values });
       const dep = only(objs, 'Deployment') as KubeObject & { spec: { strategy: { type: string } } };
@@ -200,17 +200,14 @@ describe('helm chart', () => {
         leaseRole: ofKind(objs, 'Role').length,
       };
     };
-    expect(await shape({})).toEqual({ leaderElect: 'false', strategy: 'Recreate', leaseRole: 0 });
-    expect(await shape({ replicas: 3 })).toEqual({
-      leaderElect: 'true',
-      strategy: 'RollingUpdate',
-      leaseRole: 1,
+    const electing = { leaderElect: 'true', strategy: 'RollingUpdate', leaseRole: 1 };
+    expect(await shape({})).toEqual(electing);
+    expect(await shape({ leaderElection: { always: false } })).toEqual({
+      leaderElect: 'false',
+      strategy: 'Recreate',
+      leaseRole: 0,
     });
-    expect(await shape({ leaderElection: { always: true } })).toEqual({
-      leaderElect: 'true',
-      strategy: 'RollingUpdate',
-      leaseRole: 1,
-    });
+    expect(await shape({ replicas: 3, leaderElection: { always: false } })).toEqual(electing);
   });
 
   it('runs hardened on any architecture, probed on /healthz and /readyz', async () => {

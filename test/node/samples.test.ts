@@ -5,7 +5,8 @@
 // by the operator as the socket's ServiceAccount, called through the Service's DNS name, removed
 // after its idle timeout and started again by the next event; the DeferredResource sample resolves
 // once what it waits for exists and its Job runs; a deleted plug decouples and what it applied goes.
-// Public images the samples name are replaced by the ones built here in one place (support/images.ts).
+// Public images the samples name are replaced by the ones built here in one place
+// (tools/images/stand-ins.ts).
 import { Resolver } from 'node:dns/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwordFor, usernameFor } from '../../examples/apparatus/apparatus.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { nodeNet } from '../../tools/controlplane/node.ts';
+import { withStandIns } from '../../tools/images/stand-ins.ts';
 import { parseManifests } from '../e2e/support/chart.ts';
 import { installOperator, kubectl, type OperatorInstall } from '../e2e/support/install.ts';
 import { randomName } from '../support/kube.ts';
@@ -27,7 +29,6 @@ import {
   waitForCondition,
 } from '../support/operator.ts';
 import { eventually } from '../support/poll.ts';
-import { withStandIns } from './support/images.ts';
 
 const kube = adminKube();
 const samplesDir = path.join(repoRoot, 'config', 'samples');

@@ -1,7 +1,10 @@
 // npm run cluster:up [-- --node] | cluster:down | cluster:status | cluster:leftovers
+
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { binPath, repoRoot } from './build.ts';
 import { down, isHealthy, readState, up } from './controlplane.ts';
-import { leftovers } from './node.ts';
+import { ensureNodePackages, leftovers, nodeUnsupported } from './node.ts';
 
 /** Prints what a stopped plane left on the machine; 1 when anything is left. */
 function reportLeftovers(): number {
@@ -11,10 +14,10 @@ function reportLeftovers(): number {
 }
 
 async function main(cmd: string | undefined, flags: string[]): Promise<number> {
-  const unknown = flags.filter((f) => f !== '--node');
+  const unknown = flags.filter((f) => f !== '--node' && f !== '--all');
   if (unknown.length) {
     console.error(
-      `unknown option ${unknown.join(' ')}; usage: cli.ts up [--node] | down | status | leftovers`,
+      `unknown option ${unknown.join(' ')}; usage: cli.ts up [--node] | down [--all] | status | leftovers | packages`,
     );
     return 2;
   }
@@ -27,10 +30,32 @@ async function main(cmd: string | undefined, flags: string[]): Promise<number> {
       return 0;
     }
     case 'down': {
-      const state = readState();
-      if (!(await down())) console.error('no control plane is recorded: nothing to stop');
+      // --all: every plane recorded under .cluster/ (the default one, the node suite's, ...).
+      const root = path.join(repoRoot, '.cluster');
+      const dirs = flags.includes('--all')
+        ? (existsSync(root) ? readdirSync(root) : [])
+            .map((d) => path.join(root, d))
+            .filter((d) => existsSync(path.join(d, 'state.json')))
+        : [undefined];
+      let node = false;
+      let stopped = 0;
+      for (const stateDir of dirs) {
+        node ||= Boolean(readState(stateDir)?.node);
+        if (await down(stateDir ? { stateDir } : {})) stopped++;
+      }
+      if (!stopped) console.error('no control plane is recorded: nothing to stop');
       // A node touches the machine (interfaces, iptables, mounts): check that nothing stayed.
-      return state?.node ? reportLeftovers() : 0;
+      return node || flags.includes('--all') ? reportLeftovers() : 0;
+    }
+    case 'packages': {
+      const why = nodeUnsupported();
+      if (why) {
+        console.error(why);
+        return 1;
+      }
+      ensureNodePackages((s) => console.error(s));
+      console.error("the node's Debian packages are installed");
+      return 0;
     }
     case 'leftovers':
       return reportLeftovers();
@@ -47,7 +72,7 @@ async function main(cmd: string | undefined, flags: string[]): Promise<number> {
       return ok ? 0 : 1;
     }
     default:
-      console.error('usage: cli.ts up [--node] | down | status | leftovers');
+      console.error('usage: cli.ts up [--node] | down [--all] | status | leftovers | packages');
       return 2;
   }
 }

@@ -38,7 +38,7 @@ export function hashFiles(files: string[], extra = ''): string {
 
 /**
  * Busybox from Debian's busybox-static, standing in for the public busybox image the DeferredResource
- * sample names (test/node/support/images.ts maps one to the other): every applet linked in /bin.
+ * sample names (tools/images/stand-ins.ts maps one to the other): every applet linked in /bin.
  */
 export const busyboxImage = 'docker.io/local/busybox:1.35';
 const busyboxBinary = '/bin/busybox';

@@ -28,7 +28,7 @@ import path from 'node:path';
 import { repoRoot } from '../controlplane/build.ts';
 import { readState } from '../controlplane/controlplane.ts';
 import { ensureNodePackages, loadImages, nodeUnsupported } from '../controlplane/node.ts';
-import { archiveCurrent, archiveOf, ensureInfraImages, imagesDir, stampArchive } from './archives.ts';
+import { archiveCurrent, archiveOf, imageArchives, imagesDir, stampArchive } from './archives.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   version: string;
@@ -376,7 +376,10 @@ async function ensureBases(docker: Docker): Promise<void> {
   }
 }
 
-/** Builds the named images (all by default) into .cache/images; returns the archives written or current. */
+/**
+ * Builds the named images (all by default) into .cache/images; returns their archives. (The pause,
+ * CoreDNS and busybox archives come from the control-plane build: archives.ts, at node start.)
+ */
 export async function buildImages(
   which: Array<keyof typeof built> = ['operator', 'apparatus', 'postgres'],
 ): Promise<string[]> {
@@ -384,7 +387,7 @@ export async function buildImages(
   if (why) throw new Error(`images: ${why.replace('the node needs', 'building images needs')}`);
   ensureNodePackages(log);
   mkdirSync(imagesDir(), { recursive: true });
-  const out = ensureInfraImages();
+  const out: string[] = [];
   const todo = which.filter((k) => {
     const b = built[k];
     return !archiveCurrent(b.name, hashOf(filesUnder(b.inputs), b.dockerfile));
@@ -429,8 +432,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       // A node of this checkout that runs gets them now (the next `cluster:up --node` loads them anyway).
       const node = readState()?.node;
       if (node && existsSync(node.containerdSocket)) {
-        loadImages(node.containerdSocket, archives);
-        log(`loaded into the running node: ${archives.length} images`);
+        const all = imageArchives();
+        loadImages(node.containerdSocket, all);
+        log(`loaded into the running node: ${all.length} images`);
       }
       console.log(archives.join('\n'));
     },

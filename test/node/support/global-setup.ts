@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { down, isHealthy, readState, up } from '../../../tools/controlplane/controlplane.ts';
 import { loadImages } from '../../../tools/controlplane/node.ts';
+import { imageArchives } from '../../../tools/images/archives.ts';
 import { buildImages, localImages } from '../../../tools/images/build.ts';
 import { repoRoot } from '../../support/operator.ts';
 
@@ -25,11 +26,10 @@ const stateDir = path.join(repoRoot, '.cluster', 'node-suite');
 let started = false;
 
 export async function setup(project: TestProject): Promise<void> {
-  let archives: string[];
   let result: Awaited<ReturnType<typeof up>>;
   try {
     const t0 = Date.now();
-    archives = await buildImages();
+    await buildImages();
     process.stderr.write(`node suite: images ready in ${Math.round((Date.now() - t0) / 1000)}s\n`);
     const running = readState();
     result =
@@ -50,7 +50,7 @@ export async function setup(project: TestProject): Promise<void> {
   started ||= !result.reused;
   const node = result.state.node!;
   // A reused node may hold older images under the same names.
-  if (result.reused) loadImages(node.containerdSocket, archives);
+  if (result.reused) loadImages(node.containerdSocket, imageArchives());
   project.provide('kubeconfig', result.state.kubeconfig);
   project.provide('controlPlaneStateDir', result.state.stateDir);
   project.provide('nodeOperatorImage', localImages.operator);
