@@ -485,12 +485,42 @@ export function loadImages(socket: string, archives: string[]): void {
   for (const archive of archives) ctr(socket, ['images', 'import', '--no-unpack', archive]);
 }
 
+/** The last error lines of the node's logs: a failed start is torn down with its state folder. */
+function nodeLogErrors(dir: string): string {
+  const out: string[] = [];
+  for (const f of ['containerd.log', 'kubelet.log', 'kube-proxy.log', 'kube-scheduler.log']) {
+    let lines: string[];
+    try {
+      lines = readFileSync(path.join(dir, f), 'utf8').split('\n');
+    } catch {
+      continue;
+    }
+    const errors = lines.filter((l) => /\b(E\d{4}|level=error|error|failed)\b/i.test(l)).slice(-5);
+    if (errors.length) out.push(`--- ${f}`, ...errors.map((l) => l.slice(0, 400)));
+  }
+  return out.length ? `\n${out.join('\n')}` : '';
+}
+
 /** Starts containerd, loads the images, then the kubelet, kube-proxy and kube-scheduler; deploys cluster DNS. */
 export async function startNode(
   deps: NodeStartDeps,
   sysctls: Record<string, string>,
   record: (n: NodeState) => void,
-) {
+): Promise<NodeState> {
+  try {
+    return await startNodeSteps(deps, sysctls, record);
+  } catch (err) {
+    // Say why in the error itself (a Pod that cannot run: runc, cgroups, CNI, images).
+    const why = nodeLogErrors(path.join(deps.stateDir, 'node'));
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${why}`);
+  }
+}
+
+async function startNodeSteps(
+  deps: NodeStartDeps,
+  sysctls: Record<string, string>,
+  record: (n: NodeState) => void,
+): Promise<NodeState> {
   const dir = path.join(deps.stateDir, 'node');
   for (const d of ['cni/net.d', 'cni/ipam', 'kubelet', 'pod-logs', 'volume-plugins', 'pki'])
     mkdirSync(path.join(dir, d), { recursive: true });
