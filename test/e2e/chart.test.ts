@@ -96,7 +96,11 @@ describe('helm chart', () => {
 
   it('grants exactly the documented rights, never a wildcard', async () => {
     const clusterWide = await renderChart({ release, namespace: ns, values: { replicas: 2 } });
-    const namespaced = await renderChart({ release, namespace: ns, values: { watchNamespace: watched } });
+    const namespaced = await renderChart({
+      release,
+      namespace: ns,
+      values: { watchNamespace: watched, leaderElection: { always: false } },
+    });
     for (const objs of [clusterWide, namespaced]) {
       for (const { from, rule } of rbacRules(objs)) {
         for (const field of ['apiGroups', 'resources', 'resourceNames', 'verbs'] as const) {
@@ -130,7 +134,7 @@ describe('helm chart', () => {
       });
       expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: fullname, namespace: ns }]);
     }
-    // Leader election off (one replica): no Lease rights at all.
+    // Leader election turned off (one replica): no Lease rights at all.
     expect(ofKind(namespaced, 'Role')).toEqual([]);
   });
 
@@ -416,7 +420,7 @@ describe('the chart ServiceAccount', () => {
   });
 
   it('with watchNamespace, may act in the watched namespaces only', async () => {
-    await applyRbac({ watchNamespace: watched });
+    await applyRbac({ watchNamespace: watched, leaderElection: { always: false } });
     const inside = watched[0]!;
     const outside = randomName('elsewhere');
     const deadline = Date.now() + 10_000;
