@@ -15,8 +15,8 @@ import { passwordFor, usernameFor } from '../../examples/apparatus/apparatus.ts'
 import type { KubeObject } from '../../src/kube/types.ts';
 import { nodeNet } from '../../tools/controlplane/node.ts';
 import { withStandIns } from '../../tools/images/stand-ins.ts';
-import { parseManifests } from '../e2e/support/chart.ts';
-import { installOperator, kubectl, type OperatorInstall } from '../e2e/support/install.ts';
+import { parseManifests, sampleNamespaces, samplesDir } from '../e2e/support/chart.ts';
+import { installOperator, kubectl, type OperatorInstall, operatorMay } from '../e2e/support/install.ts';
 import { randomName } from '../support/kube.ts';
 import {
   adminKube,
@@ -31,10 +31,6 @@ import {
 import { eventually } from '../support/poll.ts';
 
 const kube = adminKube();
-const samplesDir = path.join(repoRoot, 'config', 'samples');
-const sampleNamespaces = parseManifests(
-  readFileSync(path.join(samplesDir, '00-namespaces.yaml'), 'utf8'),
-).map((n) => n.metadata.name ?? '');
 const releaseNs = randomName('node-samples-operator');
 const deferredNs = randomName('node-deferred');
 const apparatusNs = randomName('node-apparatus');
@@ -216,16 +212,7 @@ describe('config/samples on the node', () => {
       stringData: { seed: 'node-suite' },
     } as KubeObject);
     // The operator's own identity cannot create Pods: the apparatus Pod exists only by impersonation.
-    const can = await kubectl([
-      'auth',
-      'can-i',
-      'create',
-      'pods',
-      '-n',
-      apparatusNs,
-      `--as=system:serviceaccount:${releaseNs}:${op!.serviceAccount}`,
-    ]).catch((err: { result?: { stdout: string } }) => ({ stdout: err.result?.stdout ?? '' }));
-    expect(can.stdout.trim()).toBe('no');
+    expect(await operatorMay(op!, 'create', 'pods', apparatusNs)).toBe(false);
 
     // examples/apparatus/socket.yaml as written, with its ServiceAccount named and a short idle timeout.
     const [example] = parseManifests(
