@@ -23,6 +23,7 @@ export {
   describeOverrides,
   type EndpointOverrides,
   isHostAllowed,
+  lastUsedAnnotation,
   NO_OVERRIDES,
   parseAllowedHosts,
   parseEndpointOverrides,

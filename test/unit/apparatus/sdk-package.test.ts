@@ -1,58 +1,21 @@
-// The SDK as users get it: `npm pack` of packages/apparatus-sdk (its prepack builds dist/), the
-// tarball installed into an empty folder outside the repository (its dependencies from the npm
-// registry), a consumer type-checked against its declarations, and the conformance apparatus
-// (plain JavaScript, written against the package) started there with plain `node`: the pinned
-// Node 24 and, when the machine has another one on PATH (Node 20 on CI), that one too. The
-// protocol's conformance cases then run against each with the operator's own client.
-import { execFileSync } from 'node:child_process';
-import {
-  accessSync,
-  constants,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as source from '../../../src/apparatus/sdk/index.ts';
 import { run, runOk, start } from '../../e2e/support/commands.ts';
 import { CONFORMANCE_BASE_PATH, describeApparatusConformance } from '../../support/apparatus-conformance.ts';
+import { nodesToTest, nodeVersion, userPath } from '../../support/node-binaries.ts';
 import { repoRoot } from '../../support/operator.ts';
 import { eventually } from '../../support/poll.ts';
 
 const PACKAGE = '@integration-operator/apparatus-sdk';
-const pinnedNode = path.join(repoRoot, 'node_modules', '.bin', 'node');
 const work = mkdtempSync(path.join(tmpdir(), 'io-sdk-package-'));
 const app = path.join(work, 'app');
-/** PATH without the repository's folders (npm scripts put node_modules/.bin first): the user's tools. */
-const userPath = (process.env.PATH ?? '')
-  .split(path.delimiter)
-  .filter((dir) => dir && !path.resolve(dir).startsWith(repoRoot))
-  .join(path.delimiter);
 /** npm as the user runs it: their own Node (so their global npmrc: registry, CA) and their HOME. */
 const npmEnv = { PATH: userPath, HOME: process.env.HOME ?? work };
 /** Nothing of the repository's or the test runner's environment. */
 const bareEnv = { PATH: userPath, HOME: work };
-
-/** The first `node` on PATH outside this repository (the system's), when its major differs from 24. */
-function systemNode(): { bin: string; version: string } | undefined {
-  for (const dir of userPath.split(path.delimiter)) {
-    const bin = path.join(dir, 'node');
-    try {
-      accessSync(bin, constants.X_OK);
-    } catch {
-      continue;
-    }
-    const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
-    const pinned = execFileSync(pinnedNode, ['--version'], { encoding: 'utf8' }).trim();
-    return version.split('.')[0] === pinned.split('.')[0] ? undefined : { bin, version };
-  }
-  return undefined;
-}
 
 interface Packed {
   tarball: string;
@@ -165,11 +128,7 @@ describe('the packed SDK package', () => {
   });
 });
 
-const nodes = [{ name: 'Node 24 (the pinned one)', bin: pinnedNode }];
-const system = systemNode();
-if (system) nodes.push({ name: `the system's Node ${system.version}`, bin: system.bin });
-
-for (const node of nodes) {
+for (const node of nodesToTest()) {
   describe(`the installed SDK under ${node.name}`, () => {
     it('exports what the source exports', { timeout: 600_000 }, async () => {
       await prepare();
@@ -199,7 +158,7 @@ for (const node of nodes) {
         proc.kill('SIGKILL');
         throw new Error(`${(err as Error).message}\n${proc.output().stderr}`);
       });
-      expect(ready.node).toBe(execFileSync(node.bin, ['--version'], { encoding: 'utf8' }).trim());
+      expect(ready.node).toBe(nodeVersion(node.bin));
       return {
         base: `http://127.0.0.1:${ready.port}${CONFORMANCE_BASE_PATH}`,
         stop: async () => {
