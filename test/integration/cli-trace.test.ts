@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliIo, runCli } from '../../src/cli/main.ts';
 import type { PlugTrace, SocketTrace } from '../../src/cli/trace.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { run } from '../e2e/support/commands.ts';
+import { runPlugin } from '../support/cli.ts';
 import { randomName } from '../support/kube.ts';
 import { pinnedNode } from '../support/node-binaries.ts';
 import {
@@ -38,19 +38,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'trace-'));
 let janeKubeconfig = '';
 let op: InProcessOperator;
 
-async function cli(args: string[], kubeconfig = kubeconfigPath()) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    stdoutIsTTY: false,
-    stdinIsTTY: true,
-    readStdin: async () => '',
-    env: { KUBECONFIG: kubeconfig },
-  };
-  const code = await runCli(args, io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
+function cli(args: string[], kubeconfig = kubeconfigPath()) {
+  return runPlugin(args, { env: { KUBECONFIG: kubeconfig } });
 }
 
 async function traceJson<T>(args: string[], kubeconfig?: string): Promise<T> {

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIo, runCli } from '../../../src/cli/main.ts';
 import { run } from '../../e2e/support/commands.ts';
+import { runPlugin } from '../../support/cli.ts';
 import { nodesToTest } from '../../support/node-binaries.ts';
 import { repoRoot } from '../../support/operator.ts';
 
@@ -25,51 +25,37 @@ writeFileSync(
   ].join('\n'),
 );
 
-function io(opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const cli: CliIo = {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    stdoutIsTTY: false,
-    stdinIsTTY: opts.stdin === undefined,
-    readStdin: async () => opts.stdin ?? '',
-    env: opts.env ?? {},
-  };
-  return { cli, stdout: () => out.join(''), stderr: () => err.join('') };
-}
-
 describe('kubectl-integration check', () => {
   it('passes the samples folder (exit 0) with a summary line', async () => {
-    const c = io();
-    expect(await runCli(['check', samples], c.cli)).toBe(0);
-    expect(c.stdout()).toMatch(
+    const c = await runPlugin(['check', samples]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(
       /^8 files, 9 Plug\/Socket\/DeferredResource documents checked, \d+ others skipped: 0 errors, 0 warnings\n$/,
     );
   });
 
   it('fails a broken manifest (exit 1) naming its file, line and column', async () => {
-    const c = io();
-    expect(await runCli(['check', samples, broken], c.cli)).toBe(1);
-    expect(c.stdout()).toContain(
+    const c = await runPlugin(['check', samples, broken]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain(
       `${broken}:8:55: error: Plug shop/app: spec.resources[0].stringTemplate: function "nosuch" not defined (template line 1, column 32)`,
     );
-    expect(c.stdout()).toMatch(/: 1 error, 0 warnings\n$/);
+    expect(c.stdout).toMatch(/: 1 error, 0 warnings\n$/);
   });
 
   it('reads stdin when no file is named and stdin is not a terminal; -o json and -o yaml give the report', async () => {
     const text = (await import('node:fs')).readFileSync(broken, 'utf8');
-    const json = io({ stdin: text });
-    expect(await runCli(['check', '-o', 'json'], json.cli)).toBe(1);
-    const report = JSON.parse(json.stdout()) as {
+    const json = await runPlugin(['check', '-o', 'json'], { stdin: text });
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as {
       kind: string;
       errors: number;
       problems: { file: string; line: number }[];
     };
     expect(report).toMatchObject({ kind: 'CheckReport', errors: 1, problems: [{ file: '-', line: 8 }] });
-    const yaml = io({ stdin: text });
-    expect(await runCli(['check', '-', '--output=yaml'], yaml.cli)).toBe(1);
-    expect(yaml.stdout()).toContain('kind: CheckReport');
+    const yaml = await runPlugin(['check', '-', '--output=yaml'], { stdin: text });
+    expect(yaml.code).toBe(1);
+    expect(yaml.stdout).toContain('kind: CheckReport');
   });
 
   it('exits 2 on usage errors and 1 for a file that does not exist', async () => {
@@ -81,13 +67,13 @@ describe('kubectl-integration check', () => {
       ['check', '-o', 'xml', samples],
       ['--bogus'],
     ]) {
-      const c = io();
-      expect(await runCli(args, c.cli), args.join(' ')).toBe(2);
-      expect(c.stderr()).toContain('error: ');
+      const c = await runPlugin(args);
+      expect(c.code, args.join(' ')).toBe(2);
+      expect(c.stderr).toContain('error: ');
     }
-    const c = io();
-    expect(await runCli(['check', path.join(dir, 'missing.yaml')], c.cli)).toBe(1);
-    expect(c.stdout()).toContain('missing.yaml: error: no such file or directory');
+    const c = await runPlugin(['check', path.join(dir, 'missing.yaml')]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain('missing.yaml: error: no such file or directory');
   });
 });
 
@@ -105,13 +91,15 @@ describe('kubectl-integration trace without a reachable cluster', () => {
         users: [{ name: 'u', user: { token: 't' } }],
       }),
     );
-    const c = io();
-    expect(await runCli(['trace', 'plug', 'app', '--kubeconfig', kubeconfig], c.cli)).toBe(1);
-    expect(c.stdout()).toContain('Plug team/app: error:'); // the context's namespace
-    expect(c.stderr()).toMatch(/^error: Plug team\/app: /);
-    const viaEnv = io({ env: { KUBECONFIG: kubeconfig } });
-    expect(await runCli(['trace', 'socket', 'db', '--context', 'other'], viaEnv.cli)).toBe(1);
-    expect(viaEnv.stderr()).toContain('no context named other');
+    const c = await runPlugin(['trace', 'plug', 'app', '--kubeconfig', kubeconfig]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain('Plug team/app: error:'); // the context's namespace
+    expect(c.stderr).toMatch(/^error: Plug team\/app: /);
+    const viaEnv = await runPlugin(['trace', 'socket', 'db', '--context', 'other'], {
+      env: { KUBECONFIG: kubeconfig },
+    });
+    expect(viaEnv.code).toBe(1);
+    expect(viaEnv.stderr).toContain('no context named other');
   });
 });
 
