@@ -80,7 +80,9 @@ beforeAll(async () => {
   ] as const)
     await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
   await grant(kube, db, 'provisioner', [{ apiGroups: ['batch'], resources: ['jobs'], verbs: writeVerbs }]);
-  await grant(kube, app, 'consumer', [{ apiGroups: [''], resources: ['configmaps'], verbs: writeVerbs }]);
+  await grant(kube, app, 'consumer', [
+    { apiGroups: [''], resources: ['configmaps', 'pods', 'services'], verbs: writeVerbs },
+  ]);
   // jane may read the plugs of the app namespace and nothing else there; in the provider's
   // namespace she may read the socket `pg` (but not list plugs anywhere else, nor read Jobs).
   const rbac = 'rbac.authorization.k8s.io/v1';
@@ -164,12 +166,26 @@ beforeAll(async () => {
   await waitForCondition(kube, 'Plug', app, 'first', 'Coupled', 'True', undefined, 60_000);
   await kube.create(plugObj(app, 'second', { socket: { name: 'limited', namespace: db } }));
   await kube.create(plugObj(app, 'orphan', { socket: { name: 'nope' } }));
+  // A managed apparatus Pod that never becomes Ready (no kubelet here): the plug waits for it.
+  await kube.create(
+    plugObj(app, 'gadget', {
+      socket: { name: 'limited', namespace: db },
+      serviceAccountName: 'consumer',
+      apparatus: {
+        endpoint: '/api',
+        containers: [
+          { name: 'app', image: 'example/apparatus:1', ports: [{ containerPort: 3000, name: 'container' }] },
+        ],
+      },
+    }),
+  );
   await Promise.all([
     waitForCondition(kube, 'Plug', app, 'shop', 'Ready', 'True', undefined, 60_000),
     waitForCondition(kube, 'Plug', app, 'broken', 'Ready', 'False', 'Forbidden', 60_000),
     waitForCondition(kube, 'Plug', other, 'outsider', 'Coupled', 'False', 'NamespaceNotAllowed', 60_000),
     waitForCondition(kube, 'Plug', app, 'second', 'Coupled', 'False', 'SocketLimitReached', 60_000),
     waitForCondition(kube, 'Plug', app, 'orphan', 'Coupled', 'False', 'SocketNotCreated', 60_000),
+    waitForCondition(kube, 'Plug', app, 'gadget', 'Ready', 'False', 'ApparatusUnavailable', 60_000),
   ]);
 }, 240_000);
 
@@ -247,6 +263,31 @@ describe('kubectl integration trace plug', () => {
     expect(orphan.stdout).toContain('Coupled=False SocketNotCreated');
     expect(orphan.stdout).toContain(`├── Socket ${app}/nope: missing`);
     expect(orphan.stdout).toContain('no coupling recorded');
+  });
+
+  it('a plug waiting for its managed apparatus: the Pod (not ready), the Service, the last call', async () => {
+    const t = await traceJson<PlugTrace>(['trace', 'plug', 'gadget', '-n', app]);
+    expect(t.plug.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ApparatusUnavailable',
+    });
+    expect(t.apparatus).toHaveLength(1);
+    const a = t.apparatus[0];
+    expect(a).toMatchObject({ side: 'plug', endpoint: '/api' });
+    expect(a?.pod).toMatchObject({
+      access: 'found',
+      ref: { kind: 'Pod', name: 'gadget-plug-apparatus' },
+      state: 'Pending, not ready',
+    });
+    expect(a?.service).toMatchObject({
+      access: 'found',
+      ref: { kind: 'Service', name: 'gadget-plug-apparatus' },
+    });
+    expect(Date.parse(a?.lastCall ?? '')).toBeGreaterThan(0);
+    const r = await cli(['trace', 'plug', 'gadget', '-n', app]);
+    expect(r.stdout).toContain('└── plug apparatus: managed Pod, path /api');
+    expect(r.stdout).toContain(`Pod ${app}/gadget-plug-apparatus  Pending, not ready`);
+    expect(r.stdout).toMatch(/last call \d+[sm] ago/);
   });
 
   it('a plug that does not exist: exit code 1 and a message', async () => {
