@@ -18,7 +18,9 @@ ARG NODE_MAJOR=24
 FROM --platform=$BUILDPLATFORM node:${NODE_MAJOR}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --workspaces=false: the root's own dependencies only. The npm workspaces (packages/apparatus-sdk,
+# examples/apparatus) are not part of the operator and are not copied into the image.
+RUN npm ci --workspaces=false --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ ./src/
 RUN npm run build \
@@ -38,7 +40,7 @@ WORKDIR /app
 # --ignore-scripts: no dependency needs an install script at runtime; the `node` devDependency
 # (the pinned toolchain) is omitted, the image's own Node 24 runs the operator.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --workspaces=false --no-audit --no-fund \
  && npm cache clean --force \
  && rm -rf /root/.npm /tmp/*
 COPY --from=build /src/dist ./dist

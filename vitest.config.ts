@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Four projects: unit tests need nothing; integration and e2e tests share one local control plane
@@ -5,6 +6,17 @@ import { defineConfig } from 'vitest/config';
 // suite runs what users run (images, the chart, Pods) on a control plane of its own with a real
 // node (test/node/support/global-setup.ts: root on Linux, see tools/controlplane/node.ts).
 export default defineConfig({
+  resolve: {
+    // The SDK package is built from src/apparatus/sdk (packages/apparatus-sdk): tests of its importers
+    // (the example apparatus, the conformance apparatus) run on that source, never on a stale build.
+    // test/unit/apparatus/sdk-package.test.ts tests the built and packed package itself.
+    alias: [
+      {
+        find: /^@integration-operator\/apparatus-sdk$/,
+        replacement: fileURLToPath(new URL('./src/apparatus/sdk/index.ts', import.meta.url)),
+      },
+    ],
+  },
   test: {
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.cache/vitest-report.json' },

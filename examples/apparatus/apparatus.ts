@@ -8,7 +8,7 @@ import {
   ApparatusHttpError,
   createApparatus,
   type KubeObject,
-} from '../../src/apparatus/sdk/index.ts';
+} from '@integration-operator/apparatus-sdk';
 
 export interface ExampleOptions {
   /** Secret seed of the derived passwords (from a Secret in a real deployment). */

@@ -369,6 +369,12 @@ const DNS_1035_LABEL_MAX = 63;
  * is prefixed before a digit, a long name is cut and gets 8 hex characters of the owner name's
  * SHA-256 so two long names never collide).
  */
+/**
+ * Annotation of a managed apparatus Pod: when the operator last called it (idle reaping reads it, so
+ * it survives operator restarts; `kubectl integration trace` shows it as the last call).
+ */
+export const lastUsedAnnotation = 'integration.rock8s.com/apparatus-last-used';
+
 export function apparatusName(kind: OwnerKind, ownerName: string): string {
   const suffix = kind === 'Plug' ? '-plug-apparatus' : '-socket-apparatus';
   let base = ownerName.toLowerCase().replace(/[^a-z0-9-]/g, '-');

@@ -1,5 +1,5 @@
 // The operator side of the apparatus: what the controllers import. (Apparatus authors use the SDK,
-// `integration-operator/apparatus-sdk`, instead.)
+// the package `@integration-operator/apparatus-sdk` built from ./sdk, instead.)
 export {
   type ApparatusClient,
   type ApparatusClientOptions,
@@ -23,6 +23,7 @@ export {
   describeOverrides,
   type EndpointOverrides,
   isHostAllowed,
+  lastUsedAnnotation,
   NO_OVERRIDES,
   parseAllowedHosts,
   parseEndpointOverrides,

@@ -7,6 +7,7 @@ import { couplingEventBody, idempotencyKey, objectEventBody } from '../apparatus
 import { Reason } from '../integration/conditions.ts';
 import type { Side } from '../integration/lifecycle.ts';
 import type { StringMap } from '../integration/merge.ts';
+import { validDo } from '../integration/spec-rules.ts';
 import type { Identity } from '../kube/client.ts';
 import { abortableDelay } from '../kube/client.ts';
 import type { Kube } from '../kube/objects.ts';
@@ -52,44 +53,7 @@ export interface Actions {
   deleteApplied(refs: AppliedRef[], as: Identity, signal?: AbortSignal): Promise<number>;
 }
 
-export const validWhen = new Set<string>(['created', 'coupled', 'updated', 'decoupled', 'deleted']);
-export const validDo = new Set<string>(['apply', 'delete', 'recreate']);
-
-/** A ServiceAccount name: a DNS subdomain (what the API server accepts for one). */
-const serviceAccountNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Problems in an owner's spec (resources, identity) that must stop the owner from being processed. */
-export function resourceSpecProblems(o: Pick<Owner, 'spec'>): string[] {
-  const problems: string[] = [];
-  // Impersonating "system:serviceaccount:<ns>:a b:c" would name a user that is no ServiceAccount.
-  const sa = o.spec.serviceAccountName;
-  if (sa && (sa.length > 253 || !serviceAccountNamePattern.test(sa)))
-    problems.push(
-      `serviceAccountName ${JSON.stringify(sa.length > 80 ? `${sa.slice(0, 79)}…` : sa)} is not a valid ServiceAccount name (lowercase letters, digits, '-' and '.')`,
-    );
-  (o.spec.resources ?? []).forEach((r, i) => {
-    for (const w of r.when ?? []) {
-      if (!validWhen.has(w))
-        problems.push(
-          `resources[${i}].when: unknown event ${JSON.stringify(w)} (created, coupled, updated, decoupled, deleted)`,
-        );
-    }
-    if (r.do !== undefined && !validDo.has(r.do))
-      problems.push(`resources[${i}].do: unknown action ${JSON.stringify(r.do)} (apply, delete, recreate)`);
-  });
-  (o.spec.resultResources ?? []).forEach((r, i) => {
-    if (r.do !== undefined && !validDo.has(r.do))
-      problems.push(
-        `resultResources[${i}].do: unknown action ${JSON.stringify(r.do)} (apply, delete, recreate)`,
-      );
-  });
-  return problems;
-}
-
-/** Resources that have no `when` (never applied; the owner gets a Warning Event). */
-export function resourcesWithoutWhen(o: Pick<Owner, 'spec'>): number[] {
-  return (o.spec.resources ?? []).flatMap((r, i) => (r.when === undefined || r.when.length === 0 ? [i] : []));
-}
+export { resourceSpecProblems, resourcesWithoutWhen } from '../integration/spec-rules.ts';
 
 function isRetained(r: Resource): boolean {
   return Boolean(r.retainWhenDecoupled || r.preserveWhenDecoupled || r.when?.includes('decoupled'));

@@ -6,7 +6,7 @@
 // reaper looks at every owner with containers in the cache and reads its Pod's annotation.
 import { createHash } from 'node:crypto';
 import type { ApparatusClient, ApparatusTarget } from '../apparatus/index.ts';
-import { apparatusName } from '../apparatus/index.ts';
+import { apparatusName, lastUsedAnnotation } from '../apparatus/index.ts';
 import { Reason } from '../integration/conditions.ts';
 import { abortableDelay } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
@@ -19,7 +19,7 @@ import { parsePlug, parseSocket } from './context.ts';
 import { StepError, toStepError } from './errors.ts';
 import { describeOwner, type Owner, ownerOf } from './owner.ts';
 
-export const lastUsedAnnotation = 'integration.rock8s.com/apparatus-last-used';
+export { lastUsedAnnotation };
 export const specHashAnnotation = 'integration.rock8s.com/apparatus-spec-hash';
 export const defaultIdleTimeoutSeconds = 60;
 

@@ -5,7 +5,6 @@
 // it waits until every plug has decoupled.
 import { finalizer } from '../api/common.ts';
 import type { Socket, SocketStatus } from '../api/socket.ts';
-import { fullMatch } from '../integration/admission.ts';
 import {
   ConditionType,
   ourConditions,
@@ -14,6 +13,7 @@ import {
   rfc3339,
   setCondition,
 } from '../integration/conditions.ts';
+import { namespacePatternProblems } from '../integration/spec-rules.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
 import { resourceSpecProblems } from './actions.ts';
@@ -32,16 +32,10 @@ function clone<T>(v: T): T {
 
 /** Problems in the socket's own spec that it reports (plugs report them too when they try). */
 function socketSpecProblems(socket: Socket): string[] {
-  const problems = resourceSpecProblems({ spec: socket.spec ?? {} });
-  const v = socket.spec?.validation;
-  for (const p of [...(v?.namespaceWhitelist ?? []), ...(v?.namespaceBlacklist ?? [])]) {
-    try {
-      fullMatch(p);
-    } catch (err) {
-      problems.push(`validation: ${(err as Error).message}`);
-    }
-  }
-  return problems;
+  return [
+    ...resourceSpecProblems({ spec: socket.spec ?? {} }),
+    ...namespacePatternProblems(socket.spec?.validation).map((p) => p.text),
+  ];
 }
 
 /** The plugs coupled to a socket (by UID), from the plug cache, sorted by namespace/name. */

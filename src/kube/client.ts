@@ -33,6 +33,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
+  /** Resolve to the response text as it is (e.g. a Pod's log), not to its decoded JSON. */
+  text?: boolean;
 }
 
 export interface KubeClientOptions {
@@ -154,6 +156,7 @@ export class KubeClient {
           (performance.now() - started) / 1000,
         );
         if (res.status >= 200 && res.status < 300) {
+          if (opts.text) return res.body as T;
           return (res.body.length ? JSON.parse(res.body) : undefined) as T;
         }
         const err = ApiError.fromResponse(res.status, res.body, opts, res.retryAfter);

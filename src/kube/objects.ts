@@ -42,6 +42,7 @@ export class Kube {
     opts: {
       as?: Identity;
       labelSelector?: string;
+      fieldSelector?: string;
       limit?: number;
       continue?: string;
       signal?: AbortSignal;
@@ -51,7 +52,12 @@ export class Kube {
     return this.client.request<KubeList<T>>({
       method: 'GET',
       path,
-      query: { labelSelector: opts.labelSelector, limit: opts.limit, continue: opts.continue },
+      query: {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: opts.limit,
+        continue: opts.continue,
+      },
       as: opts.as,
       signal: opts.signal,
     });

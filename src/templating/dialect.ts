@@ -187,6 +187,37 @@ export function detectDialect(src: string): Dialect {
   return analysis.dialect;
 }
 
+/** Why the renderer refuses a template before rendering it, and the tag that says so. */
+export interface DialectProblem {
+  readonly code: 'TemplateDialectMixed' | 'TemplateUnsupported';
+  readonly message: string;
+  readonly tag: ScannedTag;
+}
+
+/**
+ * What is wrong with a template whatever its data: it mixes the dialects, or (Go) it calls a function that
+ * would reach the environment, files or network. The renderer refuses such templates before any render, and
+ * `kubectl integration check` reports them.
+ */
+export function dialectProblem(src: string, analysis: TemplateAnalysis): DialectProblem | undefined {
+  if (analysis.mixed) {
+    const { go, eta } = analysis.mixed;
+    return {
+      code: 'TemplateDialectMixed',
+      message: mixedDialectMessage(src, analysis.mixed),
+      tag: go.start > eta.start ? go : eta,
+    };
+  }
+  if (analysis.dialect !== 'go') return undefined;
+  const forbidden = findForbiddenGoCall(analysis);
+  if (!forbidden) return undefined;
+  return {
+    code: 'TemplateUnsupported',
+    message: `line ${forbidden.tag.line}: \`${forbidden.name}\` does not exist here: templates cannot read the operator's environment, files or network`,
+    tag: forbidden.tag,
+  };
+}
+
 /** A Go action that calls a function reaching the environment, files or network (`env "HOME"`), if any. */
 export function findForbiddenGoCall(
   analysis: TemplateAnalysis,

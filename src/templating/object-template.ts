@@ -79,7 +79,7 @@ function isPlainObject(v: object): boolean {
 }
 
 /** Why a string of an object template failed to parse, when the reason is an action spanning strings. */
-function spanningHint(src: string): string | undefined {
+export function spanningHint(src: string): string | undefined {
   const analysis = analyzeTemplate(src);
   if (analysis.mixed) return undefined;
   if (analysis.dialect === 'go') {
@@ -91,7 +91,7 @@ function spanningHint(src: string): string | undefined {
   return undefined;
 }
 
-const SPANNING =
+export const SPANNING =
   'each string of an object template is rendered on its own, so an action cannot span two strings ' +
   '(e.g. `{% if %}` in one value and `{% end %}` in another): write this resource as a `stringTemplate`';
 

@@ -14,12 +14,7 @@
 
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import {
-  analyzeTemplate,
-  findForbiddenGoCall,
-  mixedDialectMessage,
-  type TemplateAnalysis,
-} from './dialect.ts';
+import { analyzeTemplate, dialectProblem, type TemplateAnalysis } from './dialect.ts';
 import { TemplateError, type TemplateErrorCode } from './errors.ts';
 import { resolveTemplateLimits, type TemplateLimits } from './limits.ts';
 import { loadSandboxBundle, type SandboxBundle } from './sandbox-sources.ts';
@@ -305,16 +300,8 @@ export class TemplateRenderer {
         `the template could not be scanned: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
-    if (analysis.mixed) return fail('TemplateDialectMixed', mixedDialectMessage(src, analysis.mixed));
-    if (analysis.dialect === 'go') {
-      const forbidden = findForbiddenGoCall(analysis);
-      if (forbidden) {
-        return fail(
-          'TemplateUnsupported',
-          `line ${forbidden.tag.line}: \`${forbidden.name}\` does not exist here: templates cannot read the operator's environment, files or network`,
-        );
-      }
-    }
+    const problem = dialectProblem(src, analysis);
+    if (problem) return fail(problem.code, problem.message);
     return { dialect: analysis.dialect };
   }
 

@@ -1,6 +1,6 @@
 // What the container image runs, without a Docker engine: `npm run build` into a scratch folder,
 // production dependencies only installed next to it exactly as the Dockerfile's final stage does
-// (`npm ci --omit=dev --ignore-scripts`), and `node dist/main.js` run there with the pinned Node 24.
+// (`npm ci --omit=dev --ignore-scripts --workspaces=false`), and `node dist/main.js` run there with the pinned Node 24.
 // The folder is outside the repository, so nothing can be resolved from its devDependencies.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,10 +43,22 @@ beforeAll(async () => {
   cpSync(path.join(repoRoot, 'package.json'), path.join(app, 'package.json'));
   cpSync(path.join(repoRoot, 'package-lock.json'), path.join(app, 'package-lock.json'));
   await timed('npm ci --omit=dev', () =>
-    runOk('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
-      cwd: app,
-      timeoutMs: 300_000,
-    }),
+    runOk(
+      'npm',
+      [
+        'ci',
+        '--omit=dev',
+        '--ignore-scripts',
+        '--workspaces=false',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+      ],
+      {
+        cwd: app,
+        timeoutMs: 300_000,
+      },
+    ),
   );
 }, 600_000);
 
@@ -67,7 +79,7 @@ describe('container image contents', () => {
     expect(build).toContain('npm run build');
     expect(runtime).toMatch(/^node:\$\{NODE_MAJOR\}-bookworm-slim/);
     expect(docker).toMatch(/^ARG NODE_MAJOR=24$/m);
-    expect(runtime).toContain('npm ci --omit=dev --ignore-scripts');
+    expect(runtime).toContain('npm ci --omit=dev --ignore-scripts --workspaces=false');
     expect(runtime).toContain('COPY --from=build /src/dist ./dist');
     expect(runtime).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/main\.js"\]$/m);

@@ -103,7 +103,16 @@ const built: Record<'operator' | 'apparatus' | 'postgres', DockerBuilt> = {
     name: localImages.apparatus,
     dockerfile: 'examples/apparatus/Dockerfile',
     context: '.',
-    inputs: ['.dockerignore', 'examples/apparatus', 'src/apparatus', 'packages'],
+    // Its build stage packs the SDK with the root's lock and TypeScript settings.
+    inputs: [
+      '.dockerignore',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'examples/apparatus',
+      'src/apparatus',
+      'packages',
+    ],
   },
   postgres: {
     name: localImages.postgres,

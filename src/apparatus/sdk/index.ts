@@ -1,6 +1,8 @@
-// The apparatus SDK: write an apparatus service in TypeScript with node:http only.
+// The apparatus SDK: write an apparatus service in TypeScript with node:http only. Published as the
+// package @integration-operator/apparatus-sdk (packages/apparatus-sdk builds this folder, with
+// ../protocol.ts and ../errors.ts, to JavaScript for Node 20+); this is its only source.
 //
-//   import { createApparatus } from 'integration-operator/apparatus-sdk';
+//   import { createApparatus } from '@integration-operator/apparatus-sdk';
 //   const app = createApparatus({
 //     config: ({ plug, socket }) => ({ username: plug.metadata?.name ?? 'app' }),
 //     coupled: async ({ plugConfig }) => { ... },

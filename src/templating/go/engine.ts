@@ -78,6 +78,11 @@ function parseCached(src: string, leftDelim: string, rightDelim: string): Parsed
   return tmpl;
 }
 
+/** Parses a template as the renderer does (same delimiters, functions and cache); throws GoTemplateError. */
+export function parseGoTemplate(src: string, leftDelim = '{%', rightDelim = '%}'): ParsedTemplate {
+  return parseCached(src, leftDelim, rightDelim);
+}
+
 export function renderGoTemplate(
   src: string,
   data: unknown,

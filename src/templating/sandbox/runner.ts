@@ -147,7 +147,7 @@ function classify(e: unknown, phase: 'compile' | 'run', dialect: 'eta' | 'go'): 
 }
 
 /** The template line of line `bodyLine` (1-based) of eta's compiled function body (debug mode writes `__eta.line=N`). */
-function templateLine(body: string, bodyLine: number): number {
+export function templateLine(body: string, bodyLine: number): number {
   let end = 0;
   for (let i = 1; i < bodyLine + 1; i++) {
     const next = strIndexOf(body, '\n', end);

@@ -35,6 +35,8 @@ export class CommandError extends Error {
 export interface RunningCommand {
   /** Sends a signal to this command's own process (never to anything else). */
   kill(signal?: NodeJS.Signals): void;
+  /** What it wrote so far. */
+  output(): { stdout: string; stderr: string };
   done: Promise<RunResult>;
 }
 
@@ -72,6 +74,7 @@ export function start(cmd: string, args: string[], opts: RunOptions = {}): Runni
     kill: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
+    output: () => ({ stdout, stderr }),
     done,
   };
 }

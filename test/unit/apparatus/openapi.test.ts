@@ -1,4 +1,4 @@
-// docs/apparatus-openapi.yaml and src/apparatus/protocol.ts describe the same protocol: same
+// packages/apparatus-sdk/openapi.yaml and src/apparatus/protocol.ts describe the same protocol: same
 // required fields and properties, and the same verdict (zod and ajv) on example bodies.
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -26,7 +26,7 @@ interface OpenApiDoc {
 }
 
 const doc = parse(
-  readFileSync(new URL('../../../docs/apparatus-openapi.yaml', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../packages/apparatus-sdk/openapi.yaml', import.meta.url), 'utf8'),
 ) as OpenApiDoc;
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 ajv.addVocabulary(['openapi', 'info', 'paths', 'components']);

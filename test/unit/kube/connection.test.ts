@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import {
   inClusterAvailable,
   inClusterConnection,
   kubeconfigConnection,
+  kubeconfigFiles,
 } from '../../../src/kube/connection.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'conn-'));
@@ -86,5 +87,76 @@ describe('connections', () => {
       inClusterConnection({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, sa).server
         .host,
     ).toBe('[fd00::1]:6443');
+  });
+
+  it('reads the in-cluster namespace when the ServiceAccount folder has one', () => {
+    const sa = mkdtempSync(path.join(tmpdir(), 'sa-'));
+    writeFileSync(path.join(sa, 'ca.crt'), 'CA');
+    writeFileSync(path.join(sa, 'token'), 'tok');
+    const env = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    expect(inClusterConnection(env, sa).namespace).toBeUndefined();
+    writeFileSync(path.join(sa, 'namespace'), 'team-a\n');
+    expect(inClusterConnection(env, sa).namespace).toBe('team-a');
+  });
+});
+
+describe('kubeconfig files and contexts, as kubectl reads them', () => {
+  it('picks --kubeconfig, else the KUBECONFIG list, else ~/.kube/config', () => {
+    expect(kubeconfigFiles('/x/kc', { KUBECONFIG: '/a:/b', HOME: '/h' })).toEqual(['/x/kc']);
+    expect(
+      kubeconfigFiles(undefined, { KUBECONFIG: `/a${path.delimiter}${path.delimiter}/b`, HOME: '/h' }),
+    ).toEqual(['/a', '/b']);
+    expect(kubeconfigFiles(undefined, { HOME: '/h' })).toEqual([path.join('/h', '.kube', 'config')]);
+  });
+
+  it('merges a KUBECONFIG list: the first definition of a name and the first current-context win; --context picks another; the context gives the namespace', async () => {
+    const a = mkdtempSync(path.join(tmpdir(), 'kc-a-'));
+    const b = mkdtempSync(path.join(tmpdir(), 'kc-b-'));
+    mkdirSync(path.join(b, 'certs'));
+    writeFileSync(path.join(b, 'certs', 'ca.pem'), 'CA-B');
+    writeFileSync(path.join(b, 'token'), 'token-b');
+    const first = path.join(a, 'config');
+    writeFileSync(
+      first,
+      JSON.stringify({
+        'current-context': 'dev',
+        contexts: [{ name: 'dev', context: { cluster: 'dev', user: 'dev', namespace: 'team-dev' } }],
+        clusters: [{ name: 'dev', cluster: { server: 'https://dev:6443' } }],
+        users: [{ name: 'dev', user: { token: 'token-a' } }],
+      }),
+    );
+    const second = path.join(b, 'config');
+    writeFileSync(
+      second,
+      JSON.stringify({
+        'current-context': 'prod',
+        contexts: [
+          { name: 'dev', context: { cluster: 'prod', user: 'prod' } },
+          { name: 'prod', context: { cluster: 'prod', user: 'prod' } },
+        ],
+        // Relative paths are relative to the file that names them.
+        clusters: [
+          { name: 'prod', cluster: { server: 'https://prod:6443', 'certificate-authority': 'certs/ca.pem' } },
+        ],
+        users: [
+          { name: 'dev', user: { token: 'shadowed' } },
+          { name: 'prod', user: { tokenFile: 'token' } },
+        ],
+      }),
+    );
+    const missing = path.join(a, 'does-not-exist');
+    const dev = await kubeconfigConnection([missing, first, second]);
+    expect(dev.server.host).toBe('dev:6443');
+    expect(dev.namespace).toBe('team-dev');
+    expect(await dev.headers()).toEqual({ Authorization: 'Bearer token-a' });
+    expect(dev.source).toContain('context dev');
+    const prod = await kubeconfigConnection([first, second], { context: 'prod' });
+    expect(prod.server.host).toBe('prod:6443');
+    expect(prod.namespace).toBeUndefined();
+    expect(String(prod.tls.ca)).toBe('CA-B');
+    expect(await prod.headers()).toEqual({ Authorization: 'Bearer token-b' });
+    await expect(kubeconfigConnection([first], { context: 'nope' })).rejects.toThrow(/no context named nope/);
+    await expect(kubeconfigConnection(missing)).rejects.toThrow(/does-not-exist/);
+    await expect(kubeconfigConnection([missing, `${missing}-too`])).rejects.toThrow(/no kubeconfig/);
   });
 });
