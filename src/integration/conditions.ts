@@ -22,11 +22,15 @@ export const Reason = {
   SocketLimitReached: 'SocketLimitReached',
   NamespaceNotAllowed: 'NamespaceNotAllowed',
   ConfigInvalid: 'ConfigInvalid',
+  /** The API server refused a templated object (422 Invalid, 400 BadRequest): fix the template. */
+  ResourceInvalid: 'ResourceInvalid',
   TemplateError: 'TemplateError',
   ApparatusUnavailable: 'ApparatusUnavailable',
   Forbidden: 'Forbidden',
   Error: 'Error',
   Deleting: 'Deleting',
+  /** A socket some of whose couplings fail on its side (its resources, its apparatus). */
+  CouplingsFailing: 'CouplingsFailing',
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 
