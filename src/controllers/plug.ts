@@ -6,8 +6,8 @@ import { type Condition, finalizer } from '../api/common.ts';
 import type { AppliedRef, CouplingRecord, FailureRecord, Plug, PlugStatus, SideRecord } from '../api/plug.ts';
 import { admitNamespace } from '../integration/admission.ts';
 import {
+  alreadyReported,
   ConditionType,
-  getCondition,
   ourConditions,
   Reason,
   type ReasonName,
@@ -234,14 +234,9 @@ class PlugPass {
         { status: 'False', reason: e.reason, message },
       );
     }
-    // An object the API server refuses is refused again at each (slow) retry: report it once per
-    // change of the failure, not once per retry (the status keeps saying it).
-    const before = getCondition(this.plug.status?.conditions, ConditionType.Ready);
-    const reported =
-      e.reason === Reason.ResourceInvalid &&
-      before?.reason === e.reason &&
-      before.message === truncate(message, 1024);
-    if (!reported) this.warn(e.reason, message);
+    // An object the API server refuses is refused again at each (slow) retry: one Warning per change.
+    if (!alreadyReported(this.plug.status?.conditions, ConditionType.Ready, { reason: e.reason, message }))
+      this.warn(e.reason, message);
     try {
       await this.finish();
     } catch (writeErr) {

@@ -7,6 +7,7 @@ import { finalizer } from '../api/common.ts';
 import type { Socket, SocketStatus } from '../api/socket.ts';
 import { fullMatch } from '../integration/admission.ts';
 import {
+  alreadyReported,
   ConditionType,
   getCondition,
   ourConditions,
@@ -239,7 +240,8 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
           const since = (raw.metadata.deletionTimestamp as string) ?? rfc3339(now);
           if (now.getTime() - Date.parse(since) < ctx.options.cleanupTimeoutMs) {
             ready('False', e.reason, e.message);
-            ctx.recorder.record(raw, 'Warning', e.reason, e.message);
+            if (!alreadyReported(socket.status?.conditions, ConditionType.Ready, e))
+              ctx.recorder.record(raw, 'Warning', e.reason, e.message);
             await patchStatus(ctx.kube, ctx.sockets, raw, status, signal).catch(() => undefined);
             throw e;
           }
@@ -273,7 +275,8 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
         } catch (err) {
           const e = toStepError(err, 'created event');
           ready('False', e.reason, e.message);
-          ctx.recorder.record(raw, 'Warning', e.reason, e.message);
+          if (!alreadyReported(socket.status?.conditions, ConditionType.Ready, e))
+            ctx.recorder.record(raw, 'Warning', e.reason, e.message);
           await patchStatus(ctx.kube, ctx.sockets, raw, status, signal).catch(() => undefined);
           throw e;
         }

@@ -74,6 +74,21 @@ export function getCondition(
   return conditions?.find((c) => c.type === type);
 }
 
+/**
+ * True when `conditions` already report this failure on `type` (same reason and message) and it
+ * cannot clear by itself (ResourceInvalid): it gets one Warning Event per change, not one per
+ * (slow) retry. Read from the status, so a restart does not report it again either.
+ */
+export function alreadyReported(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+  failure: { reason: string; message: string },
+): boolean {
+  if (failure.reason !== Reason.ResourceInvalid) return false;
+  const c = getCondition(conditions, type);
+  return c?.reason === failure.reason && c.message === truncate(failure.message, 1024);
+}
+
 /** Kubernetes metav1.Time: RFC 3339 with second precision. */
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');

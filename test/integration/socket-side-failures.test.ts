@@ -205,4 +205,30 @@ describe('a socket whose side of its couplings fails', () => {
     );
     await stop(again);
   }, 180_000);
+
+  it('a socket whose own created resource is refused says ResourceInvalid, reported once, also across a restart', async () => {
+    const op = await operator();
+    await kube.create(
+      socketObj(db, 'mysql', {
+        serviceAccountName: 'dba',
+        resources: [{ when: ['created'], template: { ...readmeJob(), metadata: { name: 'init-mysql' } } }],
+      }),
+    );
+    const socket = await waitForCondition(kube, 'Socket', db, 'mysql', 'Ready', 'False', 'ResourceInvalid');
+    expect(condition(socket, 'Ready')?.message).toMatch(
+      /^resources\[0\] of Socket \S+\/mysql: apply Job \S+\/init-mysql: Job\.batch "init-mysql" is invalid: spec\.template\.spec\.restartPolicy: Required value/,
+    );
+    await stop(op);
+    const again = await operator();
+    await eventually(
+      async () => {
+        const { values } = await again.metrics.reconciles.get();
+        return values.some((v) => v.labels.controller === 'socket' && v.labels.result === 'error');
+      },
+      { what: 'the socket to be retried after a restart' },
+    );
+    const warnings = (await eventsFor(kube, db, 'mysql')).filter((e) => e.reason === 'ResourceInvalid');
+    expect(warnings).toHaveLength(1);
+    await stop(again);
+  });
 });
