@@ -85,13 +85,20 @@ const deletionChanged = (a: KubeObject, b: KubeObject) =>
 /** What the socket summary depends on in a plug. */
 function couplingSummary(p: KubeObject): string {
   const st = p.status as
-    | { coupledSocket?: { uid?: string }; conditions?: Array<{ type: string; reason?: string }> }
+    | {
+        coupledSocket?: { uid?: string };
+        conditions?: Array<{ type: string; reason?: string }>;
+        failure?: { side?: string; socketUid?: string; reason?: string; message?: string };
+      }
     | undefined;
   const coupled = st?.conditions?.find((c) => c.type === 'Coupled');
   // The socket side's last event: the socket reports coupled/updated/decoupled plugs in its Events.
   const side = (st as { lifecycle?: { coupling?: { socket?: { event?: string; at?: string } } } } | undefined)
     ?.lifecycle?.coupling?.socket;
-  return `${st?.coupledSocket?.uid ?? ''}|${coupled?.reason ?? ''}|${targetSocketKey(p) ?? ''}|${coupledSocketUid(p) ?? ''}|${side?.event ?? ''}@${side?.at ?? ''}`;
+  // A failure on the socket's side: the socket's Ready condition names it.
+  const f = st?.failure?.side === 'socket' ? st.failure : undefined;
+  const failing = f ? `${f.socketUid}|${f.reason}|${f.message}` : '';
+  return `${st?.coupledSocket?.uid ?? ''}|${coupled?.reason ?? ''}|${targetSocketKey(p) ?? ''}|${coupledSocketUid(p) ?? ''}|${side?.event ?? ''}@${side?.at ?? ''}|${failing}`;
 }
 
 /** How long socket status writes are coalesced while its plugs change. */
@@ -245,7 +252,9 @@ export function createOperator(opts: OperatorOptions): Operator {
       for (const k of socketsOf(p)) socketController.enqueueAfter(k, socketSummaryDelayMs);
     },
     onUpdate: (old, p) => {
-      if (generationChanged(old, p) || deletionChanged(old, p)) plugController.enqueue(keyOf(p));
+      // A spec change may fix what failed: look now, and restart the backoff (a ResourceInvalid
+      // waits minutes between retries otherwise).
+      if (generationChanged(old, p) || deletionChanged(old, p)) plugController.retryNow(keyOf(p));
       if (couplingSummary(old) !== couplingSummary(p)) {
         for (const k of new Set([...socketsOf(old), ...socketsOf(p)]))
           socketController.enqueueAfter(k, socketSummaryDelayMs);
@@ -276,8 +285,8 @@ export function createOperator(opts: OperatorOptions): Operator {
       const specOrLife =
         generationChanged(old, s) || deletionChanged(old, s) || old.metadata.uid !== s.metadata.uid;
       if (specOrLife) {
-        socketController.enqueue(keyOf(s));
-        for (const k of plugsOfSocket(s)) plugController.enqueue(k);
+        socketController.retryNow(keyOf(s));
+        for (const k of plugsOfSocket(s)) plugController.retryNow(k);
       }
     },
     onDelete: (s) => {

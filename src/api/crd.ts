@@ -164,6 +164,12 @@ export function socketCrd(): JsonSchema {
         jsonPath: '.status.conditions[?(@.type=="Ready")].status',
         description: 'Whether the socket is ready.',
       },
+      {
+        name: 'Reason',
+        type: 'string',
+        jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+        description: 'Why it is (not) ready: CouplingsFailing when couplings fail on its side.',
+      },
       age,
     ],
   });

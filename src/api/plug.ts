@@ -75,8 +75,22 @@ export const PlugLifecycleSchema = z
   .describe('The record of performed lifecycle events: what makes restarts repeat nothing.');
 export type PlugLifecycle = z.infer<typeof PlugLifecycleSchema>;
 
+/** The failing step of a coupling, and whose side it is on (a socket summarises its side's). */
+export const FailureRecordSchema = z
+  .object({
+    side: z.string().describe('plug or socket: whose step failed (its resources, its apparatus, its spec).'),
+    socketUid: z.string().optional().describe('UID of the socket whose side failed (socket side only).'),
+    reason: z.string().describe('The reason of the failure, as on the Ready condition.'),
+    message: z.string().describe('What failed (secret values left out).'),
+  })
+  .describe(
+    "The last failure of a step whose side is known, kept while it is retried and removed once the coupling succeeds. The socket's Ready condition counts the plugs failing on its side (reason CouplingsFailing).",
+  );
+export type FailureRecord = z.infer<typeof FailureRecordSchema>;
+
 export const PlugStatusSchema = z.object({
   conditions: z.array(ConditionSchema).optional().describe('Coupled and Ready, with reasons.'),
+  failure: FailureRecordSchema.optional(),
   coupledSocket: CoupledObjectSchema.optional().describe('The socket this plug is coupled to.'),
   coupledResult: z
     .object({

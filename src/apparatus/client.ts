@@ -1,6 +1,11 @@
 // The operator's HTTP client for apparatus services (SPEC "Apparatus": timeouts, retries with
 // backoff, errors naming URL and status; "Security model": no redirects, capped bodies, SSRF guard).
 //
+// A call is retried here only when no answer came (connection errors, timeouts). An answer ends
+// the call, even a 5xx: the reconciler requeues the coupling with its own backoff (1 s doubling to
+// 5 min, controllers/errors.ts), so a failing apparatus receives one call per step of that backoff
+// instead of several attempts per pass times the requeues.
+//
 // Each attempt is one got stream request with got's own retry and redirect handling off: the retry
 // loop is ours, so the Idempotency-Key, the overall deadline, the jitter, the metrics and the
 // cancellation are in one place, and the body is counted as it streams so an oversized answer is
@@ -59,7 +64,7 @@ export interface ApparatusClientOptions {
   attemptTimeoutMs?: number;
   /** Deadline of a whole call, retries and backoff included. Default 30 s. */
   deadlineMs?: number;
-  /** Attempts per call (1 = no retry). Default 3. */
+  /** Attempts per call on connection errors and timeouts (1 = no retry); answers are never retried. Default 3. */
   attempts?: number;
   /** Backoff before retry n: base·2^(n-1), capped at max, half of it jittered. Default 250 ms / 5 s. */
   backoffBaseMs?: number;
@@ -104,7 +109,11 @@ export interface EventCallContext extends CallContext {
 export type ApparatusTargetLike = ApparatusTarget | string;
 
 export interface ApparatusClient {
-  /** `GET /ping`, one attempt; resolves on 2xx, else rejects with `ApparatusError`. */
+  /**
+   * `GET /ping`, one attempt: resolves on any HTTP answer (404, 405 and 500 too: the service is up,
+   * and apparatus written for the Go operator, which never called /ping, may not serve it); rejects
+   * with `ApparatusError` only on a connection error or a timeout.
+   */
   ping(target: ApparatusTargetLike, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
   /** `POST /config`; resolves to the config strings (see `configValuesFromResponse`). */
   config(
@@ -207,11 +216,19 @@ interface AttemptRequest {
   guarded: boolean;
   /** `json`: read the body (capped) for the caller; `discard`: read and drop it. */
   read: 'json' | 'discard';
+  /** Any status is the answer wanted (ping: the service is up), a redirect included. */
+  anyStatus: boolean;
   secrets: readonly string[];
   attempt: number;
 }
 
 type AttemptResult = { status: number; body: Buffer };
+
+/** A call made once with its own timeout (ping); `anyStatus`: every HTTP answer is a success. */
+interface SingleAttempt {
+  timeoutMs: number;
+  anyStatus?: boolean;
+}
 
 const SECRET_BEARING_KEYS = ['plugConfig', 'socketConfig', 'plugData', 'socketData', 'vars'] as const;
 
@@ -390,7 +407,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
       };
       stream.on('response', (response: Response) => {
         status = response.statusCode;
-        if (status >= 300 && status < 400) {
+        if (status >= 300 && status < 400 && !req.anyStatus) {
           const location = response.headers.location;
           finish(() =>
             reject(
@@ -404,7 +421,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
           stop();
           return;
         }
-        const ok = status >= 200 && status < 300;
+        const ok = (status >= 200 && status < 300) || req.anyStatus;
         limit = ok ? settings.maxResponseBytes : ERROR_BODY_READ_BYTES;
         oversizeIsError = ok && req.read === 'json';
         keep = req.read === 'json' || !ok;
@@ -466,7 +483,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
     body: object | undefined,
     ctx: CallContext,
     read: 'json' | 'discard',
-    single: { timeoutMs: number } | undefined,
+    single: SingleAttempt | undefined,
   ): Promise<Buffer> {
     const started = performance.now();
     const record = (outcome: string): void => {
@@ -491,7 +508,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
     body: object | undefined,
     ctx: CallContext,
     read: 'json' | 'discard',
-    single: { timeoutMs: number } | undefined,
+    single: SingleAttempt | undefined,
   ): Promise<Buffer> {
     const { baseUrl, guarded } = targetOf(target);
     const url = endpointUrl(baseUrl, endpoint);
@@ -519,19 +536,20 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         signal: ctx.signal,
         guarded,
         read,
+        anyStatus: single?.anyStatus ?? false,
         secrets,
         attempt,
       };
       let error: ApparatusError;
       try {
         const result = await attemptOnce(req);
-        if (result.status >= 200 && result.status < 300) return result.body;
+        if ((result.status >= 200 && result.status < 300) || req.anyStatus) return result.body;
         error = statusError(req, result.status, result.body);
       } catch (err) {
         if (ctx.signal?.aborted) throw ctx.signal.reason;
         error = err instanceof ApparatusError ? err : attemptError(err, req);
       }
-      if (!error.retryable || attempt >= attempts) throw withAttempts(error, attempt);
+      if (!error.retriedInCall || attempt >= attempts) throw withAttempts(error, attempt);
       const delayMs = backoffDelayMs(attempt, settings.backoffBaseMs, settings.backoffMaxMs, settings.random);
       if (Date.now() + delayMs >= deadline) {
         throw withAttempts(
@@ -558,6 +576,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
     async ping(target, opts = {}) {
       await call('ping', 'GET', target, undefined, { signal: opts.signal }, 'discard', {
         timeoutMs: opts.timeoutMs ?? settings.pingTimeoutMs,
+        anyStatus: true,
       });
     },
 

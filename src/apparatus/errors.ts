@@ -3,9 +3,11 @@
 
 /**
  * Why a call to an apparatus (or the resolution of its URL) failed.
- * - `Unreachable`: connection refused/reset, DNS failure: transient, retried.
- * - `Timeout`: an attempt or the overall deadline ran out: transient, retried.
- * - `HttpError`: a non-2xx, non-3xx status; 5xx is retried, 4xx is not (the apparatus refused).
+ * - `Unreachable`: connection refused/reset, DNS failure: transient, retried within the call.
+ * - `Timeout`: an attempt or the overall deadline ran out: transient, retried within the call.
+ * - `HttpError`: a non-2xx, non-3xx status. Never retried within the call: the apparatus answered,
+ *   and a 5xx is retried by requeueing the coupling with backoff (one call per step, SPEC.md
+ *   "Apparatus"); a 4xx means the apparatus refused the request.
  * - `BadResponse`: the body is not what the protocol requires (garbage JSON, not an object).
  * - `TooLarge`: the response body exceeded the size cap (the transfer is aborted).
  * - `Redirect`: a 3xx; redirects are never followed (they would bypass the allow-list).
@@ -33,7 +35,7 @@ export interface ApparatusErrorDetails {
   cause?: unknown;
 }
 
-const RETRYABLE_CODES: ReadonlySet<ApparatusErrorCode> = new Set(['Unreachable', 'Timeout']);
+const RETRIED_IN_CALL: ReadonlySet<ApparatusErrorCode> = new Set(['Unreachable', 'Timeout']);
 
 export class ApparatusError extends Error {
   override name = 'ApparatusError';
@@ -51,10 +53,13 @@ export class ApparatusError extends Error {
     this.attempts = details.attempts ?? 0;
   }
 
-  /** True when another attempt may succeed: connection errors, timeouts and 5xx. */
-  get retryable(): boolean {
-    if (RETRYABLE_CODES.has(this.code)) return true;
-    return this.code === 'HttpError' && this.status !== undefined && this.status >= 500;
+  /**
+   * True when the client tries again within the same call: connection errors and timeouts only
+   * (the request may never have reached the apparatus). An answer, even a 5xx, ends the call; the
+   * controller requeues the coupling with its backoff instead.
+   */
+  get retriedInCall(): boolean {
+    return RETRIED_IN_CALL.has(this.code);
   }
 
   /** True for a 4xx answer: the apparatus understood and refused the request. */

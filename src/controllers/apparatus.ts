@@ -107,15 +107,16 @@ export class DefaultApparatusService implements ApparatusService {
     return target;
   }
 
+  // Failures name the owner's side: a socket reports the failures of its side of its couplings.
   async config(o: Owner, call: ConfigCall, signal?: AbortSignal): Promise<StringMap | undefined> {
-    const target = await this.target(o, signal);
-    if (!target) return undefined;
     try {
+      const target = await this.target(o, signal);
+      if (!target) return undefined;
       return await this.client.config(target, configRequestBody({ ...call, side: o.kind } as never), {
         signal,
       });
     } catch (err) {
-      throw toStepError(err, `apparatus /config of ${describeOwner(o)}`);
+      throw toStepError(err, `apparatus /config of ${describeOwner(o)}`).onSide(o.side);
     }
   }
 
@@ -126,12 +127,12 @@ export class DefaultApparatusService implements ApparatusService {
     idempotencyKey: string,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    const target = await this.target(o, signal);
-    if (!target) return false;
     try {
+      const target = await this.target(o, signal);
+      if (!target) return false;
       await this.client.event(target, event as never, body as never, { idempotencyKey, signal });
     } catch (err) {
-      throw toStepError(err, `apparatus /${event} of ${describeOwner(o)}`);
+      throw toStepError(err, `apparatus /${event} of ${describeOwner(o)}`).onSide(o.side);
     }
     return true;
   }

@@ -37,7 +37,7 @@ import {
 } from '../integration/deferred-resource.ts';
 import type { Identity } from '../kube/client.ts';
 import { identityUser } from '../kube/client.ts';
-import { ApiError, isAlreadyExists, isConflict } from '../kube/errors.ts';
+import { isAlreadyExists, isConflict } from '../kube/errors.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import { NoKindMatchError, type ResourceMapping } from '../kube/mapper.ts';
 import { fieldManager, type Kube } from '../kube/objects.ts';
@@ -45,7 +45,7 @@ import type { KubeObject, ObjectKey, ObjectRef } from '../kube/types.ts';
 import type { Logger } from '../observe/log.ts';
 import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
 import type { Informer } from '../runtime/informer.ts';
-import { StepError, toStepError } from './errors.ts';
+import { isInvalidObject, StepError, toStepError } from './errors.ts';
 import { patchStatus, setFinalizer } from './status.ts';
 
 export interface DeferredResourceContext {
@@ -198,7 +198,7 @@ class Pass {
     } catch (writeErr) {
       this.ctx.log.debug('could not record a failure in status', { err: writeErr });
     }
-    const invalid = e.cause instanceof ApiError && (e.cause.status === 400 || e.cause.status === 422);
+    const invalid = isInvalidObject(e.cause);
     if (terminal || invalid) throw new TerminalError(e.message, { cause: e });
     throw e;
   }

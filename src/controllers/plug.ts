@@ -3,15 +3,17 @@
 // updated and decoupled events (the socket side as the socket's ServiceAccount), recording each in
 // the status once it succeeded (SPEC.md "Lifecycle", DESIGN.md principles 1-2).
 import { type Condition, finalizer } from '../api/common.ts';
-import type { AppliedRef, CouplingRecord, Plug, PlugStatus, SideRecord } from '../api/plug.ts';
+import type { AppliedRef, CouplingRecord, FailureRecord, Plug, PlugStatus, SideRecord } from '../api/plug.ts';
 import { admitNamespace } from '../integration/admission.ts';
 import {
+  alreadyReported,
   ConditionType,
   ourConditions,
   Reason,
   type ReasonName,
   rfc3339,
   setCondition,
+  truncate,
 } from '../integration/conditions.ts';
 import { inputsHash } from '../integration/hash.ts';
 import {
@@ -36,7 +38,7 @@ import {
   socketIndex,
   targetSocketKey,
 } from './context.ts';
-import { StepError } from './errors.ts';
+import { StepError, toStepError } from './errors.ts';
 import { type Owner, ownerOf } from './owner.ts';
 import { type CouplingInputs, redactedError } from './resolve.ts';
 import { patchStatus, setFinalizer } from './status.ts';
@@ -90,6 +92,21 @@ function hasExternalResults(o: Owner): boolean {
   return Boolean(o.spec.resultVars?.length || o.spec.resultConfigMapName || o.spec.resultSecretName);
 }
 
+/** The status record of a failure whose side is known (a socket counts the plugs failing on its side). */
+function failureRecord(
+  e: { reason: string; message: string },
+  side: Side | undefined,
+  socketUid: string | undefined,
+): FailureRecord | undefined {
+  if (!side) return undefined;
+  return {
+    side,
+    ...(side === 'socket' && socketUid ? { socketUid } : {}),
+    reason: e.reason,
+    message: truncate(e.message, 512),
+  };
+}
+
 /** One pass over one Plug. Holds the working copy of its status and the transitions to report. */
 class PlugPass {
   private readonly ctx: OperatorContext;
@@ -133,8 +150,18 @@ class PlugPass {
     this.status.conditions = c;
   }
 
+  /**
+   * Records (or, undefined, clears) the failure whose side is known. It stays while the failed
+   * step is retried ("in process" conditions leave it), so the socket's summary does not flap.
+   */
+  private failure(f: FailureRecord | undefined): void {
+    if (f) this.status.failure = f;
+    else delete this.status.failure;
+  }
+
   private notCoupled(reason: ReasonName, message: string): void {
     this.conditions({ status: 'False', reason, message }, { status: 'False', reason, message });
+    this.failure(undefined);
   }
 
   /** Writes the status now (after side effects, before more of them). */
@@ -181,26 +208,35 @@ class PlugPass {
     return out;
   }
 
-  /** Records a failed step: status says what and why, a Warning Event, then the error for backoff. */
-  private async fail(err: unknown, context: string, keepCoupled: boolean): Promise<never> {
+  /**
+   * Records a failed step: status says what and why (and which side failed, when known), a Warning
+   * Event, then the error for backoff. `where` names the side whose step failed and its socket.
+   */
+  private async fail(
+    err: unknown,
+    context: string,
+    keepCoupled: boolean,
+    where: { side?: Side; socketUid?: string } = {},
+  ): Promise<never> {
     const e = redactedError(err, this.secrets);
     const message = `${context}: ${e.message}`;
+    this.failure(failureRecord(e, where.side ?? e.side, where.socketUid));
     if (keepCoupled) {
       this.conditions(
         { status: 'True', reason: Reason.CouplingSucceeded, message: this.coupledMessage() },
         { status: 'False', reason: e.reason, message },
       );
     } else {
+      // A failure that cannot clear by itself is not "in process": Coupled says what it is.
+      const settled = e.reason === Reason.ConfigInvalid || e.reason === Reason.ResourceInvalid;
       this.conditions(
-        {
-          status: 'False',
-          reason: e.reason === Reason.ConfigInvalid ? Reason.ConfigInvalid : Reason.CouplingInProcess,
-          message,
-        },
+        { status: 'False', reason: settled ? e.reason : Reason.CouplingInProcess, message },
         { status: 'False', reason: e.reason, message },
       );
     }
-    this.warn(e.reason, message);
+    // An object the API server refuses is refused again at each (slow) retry: one Warning per change.
+    if (!alreadyReported(this.plug.status?.conditions, ConditionType.Ready, { reason: e.reason, message }))
+      this.warn(e.reason, message);
     try {
       await this.finish();
     } catch (writeErr) {
@@ -251,7 +287,7 @@ class PlugPass {
       try {
         await this.decouple(record, why);
       } catch (err) {
-        return this.fail(err, 'decoupling', true);
+        return this.fail(err, 'decoupling', true, { socketUid: record.socketUid });
       }
     }
     if (!target.ok) {
@@ -277,6 +313,7 @@ class PlugPass {
         ),
         'coupling',
         coupledHere,
+        { side: 'socket', socketUid: socket.uid },
       );
     }
     if (!holdsSlot && !this.reserveSlot(socket, target.raw)) {
@@ -320,6 +357,7 @@ class PlugPass {
         err,
         coupledHere ? 'updating' : `coupling to socket ${socket.namespace}/${socket.name}`,
         coupledHere,
+        { socketUid: socket.uid },
       );
     }
     for (const w of inputs.warnings) this.warn('TemplateWarning', w);
@@ -378,7 +416,10 @@ class PlugPass {
           if (out.effects && i < owed.length - 1) await this.checkpoint();
         } catch (err) {
           const label = `${o.side} side ${o.event === 'coupled' ? 'coupling' : 'update'}`;
-          return this.fail(err, `${label} (socket ${socket.namespace}/${socket.name})`, coupledHere);
+          return this.fail(err, `${label} (socket ${socket.namespace}/${socket.name})`, coupledHere, {
+            side: o.side,
+            socketUid: socket.uid,
+          });
         }
       }
       const updated = owed.some((o) => o.event === 'updated') && coupledHere;
@@ -426,7 +467,7 @@ class PlugPass {
           coupling.resultValuesHash = valuesHash;
         }
       } catch (err) {
-        return this.fail(err, 'results', true);
+        return this.fail(err, 'results', true, { socketUid: socket.uid });
       }
     }
     coupling.sourcesHash = inputs.sourcesHash;
@@ -443,6 +484,7 @@ class PlugPass {
       { status: 'True', reason: Reason.CouplingSucceeded, message: msg },
       { status: 'True', reason: Reason.CouplingSucceeded, message: msg },
     );
+    this.failure(undefined);
   }
 
   /** Couplings that read ConfigMaps, Secrets or vars are looked at again (their changes are not watched). */
@@ -639,7 +681,7 @@ class PlugPass {
         // rights may already be gone; retrying until the cleanup deadline would only hold the
         // namespace deletion for minutes.
         const ns = side === 'plug' ? this.owner.namespace : (socket?.namespace ?? record.socketNamespace);
-        if (!this.namespaceTerminating(ns)) throw err;
+        if (!this.namespaceTerminating(ns)) throw toStepError(err).onSide(side);
         this.ctx.log.info('skipped a decoupled step in a namespace being deleted', {
           side,
           namespace: ns,
@@ -715,6 +757,7 @@ class PlugPass {
           { status: isCoupled(this.lifecycle.coupling) ? 'True' : 'False', reason: Reason.Deleting, message },
           { status: 'False', reason: e.reason, message },
         );
+        this.failure(failureRecord(e, e.side, this.lifecycle.coupling?.socketUid));
         this.warn(e.reason, message);
         await this.finish().catch(() => undefined);
         throw e;

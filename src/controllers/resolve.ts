@@ -78,7 +78,7 @@ export function redactedError(err: unknown, secretValues: readonly string[]): St
   const e = toStepError(err);
   const secrets = secretStrings(secretValues);
   const message = redactSecrets(e.message, secrets);
-  return message === e.message ? e : new StepError(e.reason, message);
+  return message === e.message ? e : e.withMessage(message);
 }
 
 function isExternal(o: Owner): boolean {

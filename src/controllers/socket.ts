@@ -6,12 +6,15 @@
 import { finalizer } from '../api/common.ts';
 import type { Socket, SocketStatus } from '../api/socket.ts';
 import {
+  alreadyReported,
   ConditionType,
+  getCondition,
   ourConditions,
   Reason,
   type ReasonName,
   rfc3339,
   setCondition,
+  truncate,
 } from '../integration/conditions.ts';
 import { namespacePatternProblems } from '../integration/spec-rules.ts';
 import type { KubeObject } from '../kube/types.ts';
@@ -81,6 +84,59 @@ export function summarise(
     coupledPlugCount: coupled.length,
     waitingPlugs: waiting,
   };
+}
+
+/**
+ * How many failing plugs the socket's Ready message names (the count covers them all); each plug's
+ * message is cut to fit three in a condition message (1,024 characters).
+ */
+export const failingPlugsNamed = 3;
+
+interface FailingPlug {
+  key: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * The plugs whose coupling with this socket fails on the socket's side (its resources, its
+ * apparatus, its spec), from what each plug's status records (`status.failure`, written by the plug
+ * reconciler, kept while the step is retried), sorted by namespace/name.
+ */
+export function failingOnSocketSide(ctx: OperatorContext, socketRaw: KubeObject): FailingPlug[] {
+  const uid = socketRaw.metadata.uid ?? '';
+  const candidates = new Map<string, KubeObject>();
+  for (const p of ctx.plugs.store.byIndex(
+    plugIndex.targetSocket,
+    `${socketRaw.metadata.namespace}/${socketRaw.metadata.name}`,
+  ))
+    candidates.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+  for (const p of ctx.plugs.store.byIndex(plugIndex.coupledSocketUid, uid))
+    candidates.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+  const failing: FailingPlug[] = [];
+  for (const [key, p] of candidates) {
+    const f = (
+      p.status as { failure?: Partial<Record<'side' | 'socketUid' | 'reason' | 'message', unknown>> }
+    )?.failure;
+    if (f?.side !== 'socket' || f.socketUid !== uid) continue;
+    failing.push({
+      key,
+      reason: typeof f.reason === 'string' ? f.reason : 'Error',
+      message: typeof f.message === 'string' ? f.message : '',
+    });
+  }
+  return failing.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** `2 plugs fail on the socket side: app/a (ResourceInvalid): …; app/b (…): …` */
+export function failingMessage(failing: readonly FailingPlug[]): string {
+  const n = failing.length;
+  const named = failing
+    .slice(0, failingPlugsNamed)
+    .map((f) => `${f.key} (${f.reason}): ${truncate(f.message, 280)}`)
+    .join('; ');
+  const more = n > failingPlugsNamed ? `; and ${n - failingPlugsNamed} more` : '';
+  return `${n} plug${n === 1 ? '' : 's'} fail${n === 1 ? 's' : ''} on the socket side: ${named}${more}`;
 }
 
 /**
@@ -178,7 +234,8 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
           const since = (raw.metadata.deletionTimestamp as string) ?? rfc3339(now);
           if (now.getTime() - Date.parse(since) < ctx.options.cleanupTimeoutMs) {
             ready('False', e.reason, e.message);
-            ctx.recorder.record(raw, 'Warning', e.reason, e.message);
+            if (!alreadyReported(socket.status?.conditions, ConditionType.Ready, e))
+              ctx.recorder.record(raw, 'Warning', e.reason, e.message);
             await patchStatus(ctx.kube, ctx.sockets, raw, status, signal).catch(() => undefined);
             throw e;
           }
@@ -212,7 +269,8 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
         } catch (err) {
           const e = toStepError(err, 'created event');
           ready('False', e.reason, e.message);
-          ctx.recorder.record(raw, 'Warning', e.reason, e.message);
+          if (!alreadyReported(socket.status?.conditions, ConditionType.Ready, e))
+            ctx.recorder.record(raw, 'Warning', e.reason, e.message);
           await patchStatus(ctx.kube, ctx.sockets, raw, status, signal).catch(() => undefined);
           throw e;
         }
@@ -223,13 +281,23 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
     summariseCouplings(ctx, raw, status);
     status.observedGeneration = gen;
     const problems = socketSpecProblems(socket);
+    const failing = problems.length ? [] : failingOnSocketSide(ctx, raw);
+    const wasFailing =
+      getCondition(socket.status?.conditions, ConditionType.Ready)?.reason === Reason.CouplingsFailing;
     if (problems.length) {
       const message = `invalid spec: ${problems.join('; ')}`;
       ready('False', Reason.ConfigInvalid, message);
       ctx.recorder.record(raw, 'Warning', Reason.ConfigInvalid, message);
+    } else if (failing.length) {
+      // Its side of some couplings fails (the plugs' status says which): not Ready until they recover.
+      const message = failingMessage(failing);
+      ready('False', Reason.CouplingsFailing, message);
+      if (!wasFailing) ctx.recorder.record(raw, 'Warning', Reason.CouplingsFailing, message);
     } else {
       const n = status.coupledPlugCount ?? 0;
       ready('True', Reason.SocketCreated, `${n} plug${n === 1 ? '' : 's'} coupled`);
+      if (wasFailing)
+        ctx.recorder.record(raw, 'Normal', 'CouplingsRecovered', 'no plug fails on the socket side any more');
     }
     await patchStatus(ctx.kube, ctx.sockets, raw, status, signal);
     return undefined;

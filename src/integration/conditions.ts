@@ -22,11 +22,15 @@ export const Reason = {
   SocketLimitReached: 'SocketLimitReached',
   NamespaceNotAllowed: 'NamespaceNotAllowed',
   ConfigInvalid: 'ConfigInvalid',
+  /** The API server refused a templated object (422 Invalid, 400 BadRequest): fix the template. */
+  ResourceInvalid: 'ResourceInvalid',
   TemplateError: 'TemplateError',
   ApparatusUnavailable: 'ApparatusUnavailable',
   Forbidden: 'Forbidden',
   Error: 'Error',
   Deleting: 'Deleting',
+  /** A socket some of whose couplings fail on its side (its resources, its apparatus). */
+  CouplingsFailing: 'CouplingsFailing',
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 
@@ -68,6 +72,21 @@ export function getCondition(
   type: string,
 ): Condition | undefined {
   return conditions?.find((c) => c.type === type);
+}
+
+/**
+ * True when `conditions` already report this failure on `type` (same reason and message) and it
+ * cannot clear by itself (ResourceInvalid): it gets one Warning Event per change, not one per
+ * (slow) retry. Read from the status, so a restart does not report it again either.
+ */
+export function alreadyReported(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+  failure: { reason: string; message: string },
+): boolean {
+  if (failure.reason !== Reason.ResourceInvalid) return false;
+  const c = getCondition(conditions, type);
+  return c?.reason === failure.reason && c.message === truncate(failure.message, 1024);
 }
 
 /** Kubernetes metav1.Time: RFC 3339 with second precision. */

@@ -2,13 +2,17 @@
 // contract. The reconciler re-reads state by key (level-triggered) and returns:
 // - normally (or `{}`): done, the key's backoff is forgotten;
 // - `{ requeueAfterMs }`: done for now, look again after that delay (polling, not an error);
-// - throws: the key is retried with per-key exponential backoff;
+// - throws: the key is retried with per-key exponential backoff (the controller's, or the schedule
+//   the error names in `retrySchedule`: e.g. minutes for a failure only a spec change can clear,
+//   seconds doubling to minutes for a failing service that must not be hammered);
 // - throws TerminalError: recorded and not retried (bad input that only a spec change can fix;
 //   the change itself re-queues the key through the watch).
 import type { ObjectKey } from '../kube/types.ts';
 import type { Logger } from '../observe/log.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { ExponentialBackoff, WorkQueue } from './queue.ts';
+import { type Clock, ExponentialBackoff, type RetrySchedule, WorkQueue } from './queue.ts';
+
+export type { RetrySchedule };
 
 export type ReconcileResult = { requeueAfterMs?: number } | undefined;
 
@@ -24,6 +28,14 @@ export class TerminalError extends Error {
   readonly code = 'Terminal';
 }
 
+/** The retry schedule a thrown error names (`err.retrySchedule`), if any. */
+export function retryScheduleOf(err: unknown): RetrySchedule | undefined {
+  const s = (err as { retrySchedule?: Partial<RetrySchedule> } | null | undefined)?.retrySchedule;
+  if (!s || typeof s.name !== 'string' || typeof s.baseMs !== 'number' || typeof s.maxMs !== 'number')
+    return undefined;
+  return { name: s.name, baseMs: s.baseMs, maxMs: s.maxMs };
+}
+
 export interface ControllerOptions {
   name: string;
   reconcile: Reconciler;
@@ -34,6 +46,8 @@ export interface ControllerOptions {
   /** Backoff bounds for errors. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** The queue's clock (tests step it). */
+  clock?: Clock;
 }
 
 export class Controller {
@@ -46,6 +60,7 @@ export class Controller {
     this.opts = opts;
     this.name = opts.name;
     this.queue = new WorkQueue<ObjectKey>({
+      ...(opts.clock ? { clock: opts.clock } : {}),
       limiter: new ExponentialBackoff<ObjectKey>(opts.backoffBaseMs ?? 5, opts.backoffMaxMs ?? 300_000),
       onDepth: (d) => opts.metrics?.queueDepth.set({ controller: opts.name }, d),
     });
@@ -57,6 +72,15 @@ export class Controller {
 
   enqueueAfter(key: ObjectKey, ms: number): void {
     this.queue.addAfter(key, ms);
+  }
+
+  /**
+   * Forgets the key's failures and queues it now: for a change that may have fixed what failed (a
+   * new spec), so it is looked at at once and a next failure backs off from the start again.
+   */
+  retryNow(key: ObjectKey): void {
+    this.queue.forget(key);
+    this.queue.add(key);
   }
 
   /** Reconciles in flight right now. */
@@ -113,12 +137,14 @@ export class Controller {
         });
       } else {
         outcome = 'error';
-        this.queue.addRateLimited(key);
+        const schedule = retryScheduleOf(err);
+        this.queue.addRateLimited(key, schedule);
         log.info('reconcile failed: retrying with backoff', {
           controller: name,
           key,
           err,
           attempt: this.queue.numRequeues(key),
+          ...(schedule ? { schedule: schedule.name } : {}),
         });
       }
     } finally {

@@ -5,6 +5,8 @@
 // - delays: addAfter(key, ms) queues the key later; adding a key that is already waiting can only
 //   make it due sooner;
 // - rate limiting: addRateLimited(key) waits the per-key exponential backoff; forget(key) resets it.
+//   A failure may name its own schedule (addRateLimited(key, schedule)): a key then backs off on
+//   that schedule, and switching schedules starts it over (a different failure, a fresh count).
 // The clock is injected so tests step time instead of sleeping.
 
 export interface Clock {
@@ -23,30 +25,43 @@ export const realClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+/** An exponential retry schedule: base·2^failures, capped at max. */
+export interface RetrySchedule {
+  /** Names the schedule: a key moving to another schedule starts counting again. */
+  name: string;
+  baseMs: number;
+  maxMs: number;
+}
+
 export interface RateLimiter<K> {
-  /** How long to wait before the key's next retry (and count the failure). */
-  when(key: K): number;
+  /**
+   * How long to wait before the key's next retry (and count the failure), on `schedule` when the
+   * failure names one, else on the limiter's own.
+   */
+  when(key: K, schedule?: RetrySchedule): number;
   /** Clears the key's failures. */
   forget(key: K): void;
   numRequeues(key: K): number;
 }
 
-/** Per-key exponential backoff: base * 2^failures, capped (client-go: 5 ms .. 1000 s). */
+/**
+ * Per-key exponential backoff: base * 2^failures, capped (client-go: 5 ms .. 1000 s). A failure on
+ * another schedule than the key's last one starts that schedule at its base.
+ */
 export class ExponentialBackoff<K> implements RateLimiter<K> {
-  private readonly failures = new Map<K, number>();
-  private readonly baseMs: number;
-  private readonly maxMs: number;
+  private readonly failures = new Map<K, { n: number; schedule: string }>();
+  private readonly own: RetrySchedule;
 
   constructor(baseMs = 5, maxMs = 1_000_000) {
-    this.baseMs = baseMs;
-    this.maxMs = maxMs;
+    this.own = { name: '', baseMs, maxMs };
   }
 
-  when(key: K): number {
-    const n = this.failures.get(key) ?? 0;
-    this.failures.set(key, n + 1);
+  when(key: K, schedule: RetrySchedule = this.own): number {
+    const prev = this.failures.get(key);
+    const n = prev && prev.schedule === schedule.name ? prev.n : 0;
+    this.failures.set(key, { n: n + 1, schedule: schedule.name });
     // 2^n overflows to Infinity for large n, and min() caps it.
-    return Math.min(this.maxMs, this.baseMs * 2 ** n);
+    return Math.min(schedule.maxMs, schedule.baseMs * 2 ** n);
   }
 
   forget(key: K): void {
@@ -54,7 +69,7 @@ export class ExponentialBackoff<K> implements RateLimiter<K> {
   }
 
   numRequeues(key: K): number {
-    return this.failures.get(key) ?? 0;
+    return this.failures.get(key)?.n ?? 0;
   }
 }
 
@@ -144,8 +159,8 @@ export class WorkQueue<K> {
     }
   }
 
-  addRateLimited(key: K): void {
-    this.addAfter(key, this.limiter.when(key));
+  addRateLimited(key: K, schedule?: RetrySchedule): void {
+    this.addAfter(key, this.limiter.when(key, schedule));
   }
 
   forget(key: K): void {

@@ -139,12 +139,31 @@ describe('wire format', () => {
     await client().ping(server.url);
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /ping']);
   });
+
+  it('ping: any HTTP answer means the apparatus is up (it may not serve /ping: the Go operator never called it)', async () => {
+    const statuses = [404, 405, 500, 503, 302, 401];
+    const server = await serve((_req, res, _body, index) => {
+      const status = statuses[index]!;
+      res.writeHead(status, status === 302 ? { location: 'http://169.254.169.254/' } : {});
+      res.end('<html>Cannot GET /ping</html>');
+    });
+    const c = client();
+    for (const _ of statuses) await c.ping(server.url);
+    expect(server.requests).toHaveLength(statuses.length);
+  });
+
+  it('ping: only a connection error or a timeout means it is not up', async () => {
+    const port = await freePort();
+    const refused = await rejection(client().ping(`http://127.0.0.1:${port}`));
+    expect(refused.code).toBe('Unreachable');
+    expect(refused.attempts).toBe(1);
+  });
 });
 
 describe('retries', () => {
-  it('5xx then 200: succeeds, with the same Idempotency-Key on every attempt', async () => {
-    const server = await serve((_req, res, _body, index) => {
-      if (index < 2) json(res, 503, { error: 'warming up' });
+  it('a connection reset then 200: retried within the call, with the same Idempotency-Key and body', async () => {
+    const server = await serve((req, res, _body, index) => {
+      if (index < 2) req.socket.destroy();
       else json(res, 200, {});
     });
     const retries: RetryInfo[] = [];
@@ -154,10 +173,27 @@ describe('retries', () => {
     expect(server.requests).toHaveLength(3);
     expect(server.requests.map((r) => r.headers['idempotency-key'])).toEqual([key, key, key]);
     expect(new Set(server.requests.map((r) => r.body)).size).toBe(1);
-    expect(retries.map((r) => [r.attempt, r.error.status, r.delayMs])).toEqual([
-      [1, 503, 8],
-      [2, 503, 15],
+    expect(retries.map((r) => [r.attempt, r.error.code, r.delayMs])).toEqual([
+      [1, 'Unreachable', 8],
+      [2, 'Unreachable', 15],
     ]);
+  });
+
+  it('a 5xx answer ends the call after one attempt: the coupling is requeued instead (SPEC "Apparatus")', async () => {
+    const server = await serve((_req, res, _body, index) => {
+      if (index === 0) json(res, 503, { error: 'warming up' });
+      else json(res, 200, {});
+    });
+    const retries: RetryInfo[] = [];
+    const c = client({ attempts: 5, onRetry: (r) => retries.push(r) });
+    const err = await rejection(c.event(server.url, 'coupled', coupled, { idempotencyKey: key }));
+    expect(server.requests).toHaveLength(1);
+    expect(retries).toEqual([]);
+    expect(err).toMatchObject({ code: 'HttpError', status: 503, attempts: 1, retriedInCall: false });
+    expect(err.conditionReason).toBe('ApparatusUnavailable');
+    // The requeued pass calls again with the same key.
+    await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
+    expect(server.requests.map((r) => r.headers['idempotency-key'])).toEqual([key, key]);
   });
 
   it('4xx: no retry, HttpError naming URL, status and the message', async () => {
@@ -166,32 +202,31 @@ describe('retries', () => {
     expect(server.requests).toHaveLength(1);
     expect(err.code).toBe('HttpError');
     expect(err.status).toBe(422);
-    expect(err.retryable).toBe(false);
+    expect(err.retriedInCall).toBe(false);
     expect(err.isClientError).toBe(true);
     expect(err.conditionReason).toBe('Error');
     expect(err.message).toBe(`apparatus POST ${server.url}/config answered HTTP 422: username app is taken`);
   });
 
-  it('5xx after all attempts: HttpError, retryable, ApparatusUnavailable, attempts counted', async () => {
+  it('5xx: HttpError naming URL, status and a short excerpt of the body, ApparatusUnavailable', async () => {
     const server = await serve((_req, res) => {
       res.writeHead(500, { 'content-type': 'text/html' });
       res.end(`<html>\n<body>${'x'.repeat(1000)}</body></html>`);
     });
     const err = await rejection(client().event(server.url, 'updated', coupled, { idempotencyKey: key }));
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests).toHaveLength(1);
     expect(err).toMatchObject({
       code: 'HttpError',
       status: 500,
-      attempts: 3,
-      retryable: true,
+      attempts: 1,
+      retriedInCall: false,
       isClientError: false,
     });
     expect(err.conditionReason).toBe('ApparatusUnavailable');
     expect(err.message).toMatch(
-      /^apparatus POST http:\/\/127\.0\.0\.1:\d+\/updated answered HTTP 500: <html> <body>x+…/,
+      /^apparatus POST http:\/\/127\.0\.0\.1:\d+\/updated answered HTTP 500: <html> <body>x+…$/,
     );
-    expect(err.message).toContain('(after 3 attempts)');
-    const excerpt = err.message.slice(err.message.indexOf(': ') + 2, err.message.indexOf(' (after'));
+    const excerpt = err.message.slice(err.message.indexOf(': ') + 2);
     expect(excerpt.length).toBeLessThanOrEqual(300);
   });
 
@@ -208,7 +243,7 @@ describe('retries', () => {
     );
     expect(err.code).toBe('Unreachable');
     expect(err.attempts).toBe(4);
-    expect(err.retryable).toBe(true);
+    expect(err.retriedInCall).toBe(true);
     expect(err.conditionReason).toBe('ApparatusUnavailable');
     expect(err.message).toContain(`http://127.0.0.1:${port}/deleted`);
     expect(err.message).toContain('ECONNREFUSED');
@@ -274,7 +309,7 @@ describe('refusals', () => {
     expect(server.requests).toHaveLength(1);
     expect(err.code).toBe('Redirect');
     expect(err.status).toBe(307);
-    expect(err.retryable).toBe(false);
+    expect(err.retriedInCall).toBe(false);
     expect(err.message).toContain('Location host 169.254.169.254');
     expect(err.message).not.toContain('token');
   });
@@ -302,7 +337,7 @@ describe('refusals', () => {
     const err = await rejection(client().config(server.url, configBody));
     const grown = process.memoryUsage().arrayBuffers - before;
     expect(err.code).toBe('TooLarge');
-    expect(err.retryable).toBe(false);
+    expect(err.retriedInCall).toBe(false);
     expect(err.message).toContain('exceeds 1048576 bytes');
     await expect.poll(() => loopDone).toBe(true);
     // The client aborted: the server could push no more than the cap plus socket buffers.
@@ -340,7 +375,7 @@ describe('refusals', () => {
       const err = await rejection(c.config(server.url, configBody));
       expect(err.code, body).toBe('BadResponse');
       expect(err.message, body).toContain(`${server.url}/config`);
-      expect(err.retryable).toBe(false);
+      expect(err.retriedInCall).toBe(false);
       expect(err.conditionReason).toBe('ApparatusUnavailable');
     }
     expect(server.requests).toHaveLength(bodies.length);
@@ -362,7 +397,7 @@ describe('refusals', () => {
     const err = await rejection(c.config(`http://localhost:${server.port}`, configBody));
     expect(err.code).toBe('NotAllowed');
     expect(err.attempts).toBe(1);
-    expect(err.retryable).toBe(false);
+    expect(err.retriedInCall).toBe(false);
     expect(err.message).toMatch(/localhost resolved to (127\.0\.0\.1|::1)/);
     expect(server.requests).toHaveLength(0);
   });
@@ -391,7 +426,7 @@ describe('cancellation, secrets and metrics', () => {
     controller.abort(new Error('reconcile cancelled'));
     await expect(call).rejects.toThrow('reconcile cancelled');
 
-    const failing = await serve((_req, res) => json(res, 503, {}));
+    const refusing = `http://127.0.0.1:${await freePort()}`;
     const second = new AbortController();
     const retrying = client({
       backoffBaseMs: 60_000,
@@ -399,7 +434,7 @@ describe('cancellation, secrets and metrics', () => {
       deadlineMs: 120_000,
       onRetry: () => second.abort(),
     });
-    await expect(retrying.config(failing.url, configBody, { signal: second.signal })).rejects.toMatchObject({
+    await expect(retrying.config(refusing, configBody, { signal: second.signal })).rejects.toMatchObject({
       name: 'AbortError',
     });
   });

@@ -249,7 +249,7 @@ describe('allow-list', () => {
       resolve({ apparatus: { endpoint: 'http://169.254.169.254/latest/meta-data' } }),
     );
     expect(err.code).toBe('NotAllowed');
-    expect(err.retryable).toBe(false);
+    expect(err.retriedInCall).toBe(false);
     expect(err.conditionReason).toBe('Error');
     expect(err.message).toContain('--apparatus-allowed-hosts (env APPARATUS_ALLOWED_HOSTS)');
     expect(err.message).toContain('*.svc,*.svc.cluster.local');

@@ -96,6 +96,23 @@ describe('WorkQueue', () => {
     expect(b.when('b')).toBe(10);
   });
 
+  it('backs a key off on the schedule its failure names; another schedule starts over at its base', () => {
+    const b = new ExponentialBackoff<string>(5, 1000);
+    const slow = { name: 'slow', baseMs: 60_000, maxMs: 600_000 };
+    expect([1, 2, 3, 4, 5, 6].map(() => b.when('a', slow))).toEqual([
+      60_000, 120_000, 240_000, 480_000, 600_000, 600_000,
+    ]);
+    expect(b.numRequeues('a')).toBe(6);
+    // A different failure (the controller's own schedule) counts from its base again...
+    expect(b.when('a')).toBe(5);
+    expect(b.when('a')).toBe(10);
+    // ...and so does the slow one when it comes back.
+    expect(b.when('a', slow)).toBe(60_000);
+    b.forget('a');
+    expect(b.numRequeues('a')).toBe(0);
+    expect(b.when('a', slow)).toBe(60_000);
+  });
+
   it('caps the backoff even after very many failures', () => {
     const b = new ExponentialBackoff<string>(5, 60_000);
     let last = 0;
