@@ -114,10 +114,9 @@ export function describeApparatusConformance(name: string, start: () => Promise<
 
     it('answers GET /ping under its base path, and 404 outside it', async () => {
       await client.ping(base());
-      await expect(client.ping(base().replace(CONFORMANCE_BASE_PATH, '/elsewhere'))).rejects.toMatchObject({
-        code: 'HttpError',
-        status: 404,
-      });
+      expect((await fetch(`${base()}/ping`)).status).toBe(200);
+      // (The operator takes any answer to /ping as "up": the status is read here, not by its client.)
+      expect((await fetch(`${base().replace(CONFORMANCE_BASE_PATH, '/elsewhere')}/ping`)).status).toBe(404);
     });
 
     it('POST /config: the answer becomes config strings (numbers, booleans and arrays as JSON, null dropped)', async () => {
@@ -176,20 +175,23 @@ export function describeApparatusConformance(name: string, start: () => Promise<
       expect(await handled(key)).toHaveLength(1);
     });
 
-    it('a failing handler answers 5xx without its own text, is retried and runs again on each retry', async () => {
+    it('a failing handler answers 5xx without its own text, and runs again when the event is delivered again', async () => {
       for (const answer of ['500', '503']) {
         const plug = plugObject(`failing-${answer}`, answer);
         const key = keyFor(plug, 'updated');
-        const failure = client.event(base(), 'updated', coupling(plug), { idempotencyKey: key });
+        const deliver = () => client.event(base(), 'updated', coupling(plug), { idempotencyKey: key });
+        // An answer is not retried within the call: the operator requeues the coupling instead.
+        const failure = deliver();
         await expect(failure).rejects.toMatchObject({
           code: 'HttpError',
           status: Number(answer),
-          attempts: 3,
+          attempts: 1,
           conditionReason: 'ApparatusUnavailable',
         });
         await expect(failure).rejects.not.toThrow('internal detail');
-        // Failures are not remembered: every retry reached the handler.
-        expect(await handled(key)).toHaveLength(3);
+        // Failures are not remembered: the next delivery (same key) reaches the handler again.
+        await expect(deliver()).rejects.toMatchObject({ status: Number(answer) });
+        expect(await handled(key)).toHaveLength(2);
       }
     });
 
