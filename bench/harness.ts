@@ -284,8 +284,9 @@ export async function auditCounts(
     const res = `${ev.objectRef?.resource ?? '?'}${ev.objectRef?.subresource ? `/${ev.objectRef.subresource}` : ''}`;
     counts.byResource[`${verb} ${res}`] = (counts.byResource[`${verb} ${res}`] ?? 0) + 1;
     const who = ev.impersonatedUser?.username ?? 'operator';
-    const mine = (counts.byIdentity[who] ??= {});
+    const mine = counts.byIdentity[who] ?? {};
     mine[`${verb} ${res}`] = (mine[`${verb} ${res}`] ?? 0) + 1;
+    counts.byIdentity[who] = mine;
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)) counts.writes++;
     else counts.reads++;
   }
