@@ -598,6 +598,8 @@ async function references(bench: Bench, n: number): Promise<Row> {
     scenario: label,
     'couple s': Number(coupleSeconds.toFixed(1)),
     'idle requests/s': Number(idleRate.toFixed(2)),
+    'shared change -> first updated s':
+      firstSeconds === undefined ? 'skipped' : Number(firstSeconds.toFixed(2)),
     'shared change -> all updated s':
       fanoutSeconds === undefined ? 'skipped' : Number(fanoutSeconds.toFixed(1)),
     'own change p50 ms': pct(50),
