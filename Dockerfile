@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The operator image: Node.js 24, the built JavaScript (dist/) and production dependencies only,
 # run as a non-root user (the chart adds a read-only root filesystem and drops every capability).
 #
@@ -7,7 +6,10 @@
 #
 # Nothing here is architecture-specific: the build stage runs on the builder's own platform (its
 # output is plain JavaScript) and the runtime dependencies are pure JavaScript/WebAssembly.
-# For reproducible releases, pin both base images by digest (node:24-...@sha256:...).
+# For reproducible releases, pin the base image by digest (node:24-bookworm-slim@sha256:...).
+# No `# syntax=` line: BuildKit would fetch that frontend image from a registry, and the Dockerfile
+# frontend built into the engine reads this file as it is (the local node's images are built on
+# machines that reach no registry: tools/images/build.ts).
 ARG NODE_MAJOR=24
 
 # --- build: compile src/ to dist/ with the project's pinned toolchain ---------------------------
@@ -23,7 +25,11 @@ RUN npm run build \
  && find dist -name '*.d.ts' -delete
 
 # --- runtime: production dependencies and dist/ only --------------------------------------------
-FROM node:${NODE_MAJOR}-alpine
+# Debian slim, as the build stage: the same base for both (one image to trust and patch), and the
+# one that can also be made without a registry from Debian's packages and the Node.js binary of
+# the npm package node@24 (tools/images/build.ts); an Alpine base cannot be made that way (no
+# Alpine packages are reachable there, and that Node.js binary is linked against glibc).
+FROM node:${NODE_MAJOR}-bookworm-slim
 ENV NODE_ENV=production
 # A small young generation: scavenges stay cheap and the resident memory stays well under 200 MiB
 # with 10,000 plugs in the cache (bench/run.ts measures the operator with the same flag).

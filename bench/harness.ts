@@ -116,7 +116,26 @@ export async function startOperatorProcess(
   bench: Bench,
   env: Record<string, string> = {},
 ): Promise<OperatorProc> {
-  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+  // A port below the ephemeral range (32768+), where outgoing connections take theirs; still, on a
+  // busy machine another process may hold it: then try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOperatorOnPort(bench, env, 10000 + Math.floor(Math.random() * 20000));
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= 5) throw err;
+    }
+  }
+}
+
+class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+async function startOperatorOnPort(
+  bench: Bench,
+  env: Record<string, string>,
+  metricsPort: number,
+): Promise<OperatorProc> {
   const proc = spawn(
     path.join(root, 'node_modules', '.bin', 'node'),
     [
@@ -152,6 +171,7 @@ export async function startOperatorProcess(
     } catch {
       // not yet
     }
+    if (proc.exitCode !== null && out.includes('EADDRINUSE')) throw new PortInUseError(out);
     if (Date.now() > deadline) throw new Error(`operator not ready:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }

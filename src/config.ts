@@ -15,6 +15,9 @@ const list = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+/** Flags given without a value (`--node`); every other flag takes one (`--name value`). */
+const booleanFlags = new Set(['node']);
+
 /** name -> [env var, schema, default, help] */
 const options = {
   kubeconfig: [
@@ -28,6 +31,18 @@ const options = {
     bool,
     undefined,
     'start the embedded local control plane (default: when neither KUBECONFIG nor in-cluster config is available)',
+  ],
+  node: [
+    'LOCAL_CONTROL_PLANE_NODE',
+    bool,
+    'false',
+    'start the embedded local control plane with one real node (root on Linux): Pods run; implies --local-control-plane',
+  ],
+  'cluster-dns-server': [
+    'CLUSTER_DNS_SERVER',
+    z.string(),
+    undefined,
+    'resolve names under cluster.local through this DNS server (an operator outside the cluster; set by --node)',
   ],
   'metrics-bind-address': ['METRICS_BIND_ADDRESS', z.string(), ':8080', 'address of /metrics ("0" disables)'],
   'health-probe-bind-address': [
@@ -135,6 +150,8 @@ type Out<N extends OptionName> = z.output<(typeof options)[N][1]>;
 export interface OperatorConfig {
   kubeconfig: string | undefined;
   localControlPlane: boolean | undefined;
+  localControlPlaneNode: boolean;
+  clusterDnsServer: string | undefined;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   leaderElect: boolean;
@@ -186,7 +203,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: Object.fromEntries(Object.keys(options).map((n) => [n, { type: 'string' as const }])),
+      options: Object.fromEntries(
+        Object.keys(options).map((n) => [
+          n,
+          { type: booleanFlags.has(n) ? ('boolean' as const) : ('string' as const) },
+        ]),
+      ),
     }));
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n\n${usage()}`);
@@ -207,6 +229,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
   return {
     kubeconfig: get('kubeconfig') || undefined,
     localControlPlane: get('local-control-plane'),
+    localControlPlaneNode: get('node'),
+    clusterDnsServer: get('cluster-dns-server') || undefined,
     metricsBindAddress: get('metrics-bind-address'),
     healthProbeBindAddress: get('health-probe-bind-address'),
     leaderElect: get('leader-elect'),

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { installCrds } from './api/install.ts';
 import {
+  clusterDomainLookup,
   createApparatusClient,
   describeOverrides,
   parseAllowedHosts,
@@ -27,35 +28,51 @@ import { defaultSeams } from './seams.ts';
 
 interface Cluster {
   connection: KubeConnection;
+  /** The cluster's DNS server, when this process runs outside the cluster but can reach it. */
+  clusterDns?: string;
   stop?: () => Promise<void>;
 }
 
 async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
-  if (cfg.localControlPlane !== true && cfg.kubeconfig) {
+  // --node asks for the embedded plane (with a node) whatever else is configured.
+  const local = cfg.localControlPlaneNode ? true : cfg.localControlPlane;
+  if (local !== true && cfg.kubeconfig) {
     return { connection: await kubeconfigConnection(cfg.kubeconfig) };
   }
-  if (cfg.localControlPlane !== true && inClusterAvailable()) {
+  if (local !== true && inClusterAvailable()) {
     return { connection: inClusterConnection() };
   }
-  if (cfg.localControlPlane === false) {
+  if (local === false) {
     throw new ConfigError('no cluster: set KUBECONFIG, run in a cluster, or allow the local control plane');
   }
   // The embedded default: a real local control plane (development only: tools/ is not in the image).
   const cp = await loadLocalControlPlane();
-  log.info('no KUBECONFIG: starting the local control plane (the first build takes 5-10 minutes)');
-  const { state, reused } = await cp.up();
+  log.info(
+    cfg.localControlPlaneNode
+      ? 'starting the local control plane with a node (the first build takes 10-15 minutes; then run npm run images for the samples)'
+      : 'no KUBECONFIG: starting the local control plane (the first build takes 8-12 minutes)',
+  );
+  const { state, reused } = await cp.up({ node: cfg.localControlPlaneNode });
   const connection = await kubeconfigConnection(state.kubeconfig);
   log.info('local control plane ready', {
     kubeconfig: state.kubeconfig,
+    ...(state.node ? { node: 'one node: Pods run; images come from npm run images' } : {}),
     try: `.cluster/bin/kubectl --kubeconfig ${state.kubeconfig} apply --server-side -f config/samples/`,
   });
   await installEmbeddedCrds(connection);
-  return { connection, ...(reused ? {} : { stop: async () => void (await cp.down()) }) };
+  return {
+    connection,
+    ...(state.clusterDns ? { clusterDns: state.clusterDns } : {}),
+    ...(reused ? {} : { stop: async () => void (await cp.down()) }),
+  };
 }
 
 /** What main.ts uses of tools/controlplane/controlplane.ts (typed here: tools/ is outside the build). */
 interface LocalControlPlane {
-  up(): Promise<{ state: { kubeconfig: string }; reused: boolean }>;
+  up(opts: { node?: boolean }): Promise<{
+    state: { kubeconfig: string; node?: unknown; clusterDns?: string };
+    reused: boolean;
+  }>;
   down(): Promise<unknown>;
 }
 
@@ -111,8 +128,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     log,
     userAgent: 'integration-operator',
   });
+  // Outside the cluster, `*.svc.cluster.local` (managed apparatus Services) resolves only through
+  // the cluster's DNS: the local node's, or one named with --cluster-dns-server.
+  const clusterDns = cfg.clusterDnsServer ?? cluster.clusterDns;
+  if (clusterDns) log.info('resolving cluster.local names through the cluster DNS', { server: clusterDns });
   const apparatusClient = createApparatusClient({
     allowedHosts,
+    ...(clusterDns ? { lookup: clusterDomainLookup(clusterDns) } : {}),
     attemptTimeoutMs: cfg.apparatusTimeoutMs,
     attempts: cfg.apparatusAttempts,
     registry: metrics.registry,

@@ -23,6 +23,8 @@ import {
   type ApparatusTarget,
   checkAddress,
   createGuardedLookup,
+  createLookup,
+  type LookupImpl,
   parseAllowedHosts,
 } from './endpoint.ts';
 import { ApparatusError, type ApparatusErrorCode, redactUrl } from './errors.ts';
@@ -73,6 +75,8 @@ export interface ApparatusClientOptions {
   random?: () => number;
   /** Called before each retry (for a debug log line). */
   onRetry?: (info: RetryInfo) => void;
+  /** Name resolution instead of the system's (e.g. `clusterDomainLookup` outside the cluster). */
+  lookup?: LookupImpl;
 }
 
 export interface RetryInfo {
@@ -339,7 +343,8 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
     random: options.random ?? Math.random,
   };
   const metrics = options.registry ? apparatusMetrics(options.registry) : undefined;
-  const guardedLookup: LookupFunction = createGuardedLookup(settings.allowedHosts);
+  const guardedLookup: LookupFunction = createGuardedLookup(settings.allowedHosts, options.lookup);
+  const plainLookup: LookupFunction | undefined = options.lookup ? createLookup(options.lookup) : undefined;
   // Separate connection pools: a keep-alive connection opened for an (unguarded) override must
   // never be reused for a guarded call to the same host:port.
   const agentsList = [0, 1].map(() => ({
@@ -369,7 +374,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         decompress: false,
         http2: false,
         agent: req.guarded ? guardedAgents : plainAgents,
-        ...(req.guarded ? { dnsLookup: guardedLookup } : {}),
+        ...(req.guarded ? { dnsLookup: guardedLookup } : plainLookup ? { dnsLookup: plainLookup } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       });
       if (req.body === undefined && req.method !== 'GET') stream.end();

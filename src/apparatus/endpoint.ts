@@ -16,6 +16,7 @@
 // not tenant input: they bypass both layers.
 import { createHash } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { AllowListSyntaxError, ApparatusError, EndpointOverrideSyntaxError, redactUrl } from './errors.ts';
 import type { OwnerKind } from './protocol.ts';
@@ -185,19 +186,18 @@ type LookupCallback = (
   address: string | LookupAddress[],
   family?: number,
 ) => void;
-type LookupImpl = (
+export type LookupImpl = (
   hostname: string,
   options: { all: true; family?: number; hints?: number },
   callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
 ) => void;
 
-/**
- * A `dns.lookup` replacement for got's `dnsLookup`: resolves every address of the host and fails
- * with `AddressNotAllowedError` if ANY is refused by `checkAddress` (a round-robin record cannot
- * sneak a metadata address in); the connection then goes to an address that was checked.
- */
-export function createGuardedLookup(list: AllowList, resolve: LookupImpl = dnsLookup): LookupFunction {
-  const guarded = (hostname: string, options: object, callback: LookupCallback): void => {
+/** got's `dnsLookup` from a resolver of every address, refusing an address when `check` says why. */
+function adaptLookup(
+  resolve: LookupImpl,
+  check?: (hostname: string, address: string) => Error | undefined,
+): LookupFunction {
+  const lookup = (hostname: string, options: object, callback: LookupCallback): void => {
     const opts = options as { all?: boolean; family?: number | string; hints?: number };
     const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : opts.family;
     const lookupOptions: { all: true; family?: number; hints?: number } = { all: true };
@@ -206,9 +206,8 @@ export function createGuardedLookup(list: AllowList, resolve: LookupImpl = dnsLo
     resolve(hostname, lookupOptions, (err, addresses) => {
       if (err) return callback(err, opts.all ? [] : '', 0);
       for (const { address } of addresses) {
-        const verdict = checkAddress(address, list);
-        if (!verdict.allowed)
-          return callback(new AddressNotAllowedError(hostname, address, verdict.why), '', 0);
+        const refused = check?.(hostname, address);
+        if (refused) return callback(refused, '', 0);
       }
       if (opts.all) return callback(null, addresses);
       const first = addresses[0];
@@ -217,7 +216,50 @@ export function createGuardedLookup(list: AllowList, resolve: LookupImpl = dnsLo
       callback(null, first.address, first.family);
     });
   };
-  return guarded as unknown as LookupFunction;
+  return lookup as unknown as LookupFunction;
+}
+
+/**
+ * A `dns.lookup` replacement for got's `dnsLookup`: resolves every address of the host and fails
+ * with `AddressNotAllowedError` if ANY is refused by `checkAddress` (a round-robin record cannot
+ * sneak a metadata address in); the connection then goes to an address that was checked.
+ */
+export function createGuardedLookup(list: AllowList, resolve: LookupImpl = dnsLookup): LookupFunction {
+  return adaptLookup(resolve, (hostname, address) => {
+    const verdict = checkAddress(address, list);
+    return verdict.allowed ? undefined : new AddressNotAllowedError(hostname, address, verdict.why);
+  });
+}
+
+/** got's `dnsLookup` for calls that need no guard (the operator built their URL), through `resolve`. */
+export function createLookup(resolve: LookupImpl): LookupFunction {
+  return adaptLookup(resolve);
+}
+
+/**
+ * Resolves names under the cluster domain through the cluster's DNS server and every other name as
+ * the system does: for an operator that runs outside the cluster (the local node in development),
+ * where the system resolver knows nothing of `*.svc.cluster.local`.
+ */
+export function clusterDomainLookup(
+  server: string,
+  domain = 'cluster.local',
+  fallback: LookupImpl = dnsLookup,
+): LookupImpl {
+  const resolver = new Resolver();
+  resolver.setServers([server]);
+  return (hostname, options, callback) => {
+    const name = hostname.replace(/\.$/, '');
+    if (name !== domain && !name.endsWith(`.${domain}`)) return fallback(hostname, options, callback);
+    resolver.resolve4(name).then(
+      (addresses) =>
+        callback(
+          null,
+          addresses.map((address) => ({ address, family: 4 })),
+        ),
+      (err: NodeJS.ErrnoException) => callback(err, []),
+    );
+  };
 }
 
 /** Operator-level endpoint overrides (development and tests). */

@@ -18,6 +18,7 @@ export {
   type ApparatusTarget,
   apparatusName,
   checkAddress,
+  clusterDomainLookup,
   DEFAULT_ALLOWED_HOSTS,
   describeOverrides,
   type EndpointOverrides,

@@ -98,7 +98,11 @@ describe('helm chart', () => {
 
   it('grants exactly the documented rights, never a wildcard', async () => {
     const clusterWide = await renderChart({ release, namespace: ns, values: { replicas: 2 } });
-    const namespaced = await renderChart({ release, namespace: ns, values: { watchNamespace: watched } });
+    const namespaced = await renderChart({
+      release,
+      namespace: ns,
+      values: { watchNamespace: watched, leaderElection: { always: false } },
+    });
     for (const objs of [clusterWide, namespaced]) {
       for (const { from, rule } of rbacRules(objs)) {
         for (const field of ['apiGroups', 'resources', 'resourceNames', 'verbs'] as const) {
@@ -132,7 +136,7 @@ describe('helm chart', () => {
       });
       expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: fullname, namespace: ns }]);
     }
-    // Leader election off (one replica): no Lease rights at all.
+    // Leader election turned off (one replica): no Lease rights at all.
     expect(ofKind(namespaced, 'Role')).toEqual([]);
   });
 
@@ -195,7 +199,7 @@ describe('helm chart', () => {
       kubeconfig: undefined,
       metricsBindAddress: ':8080',
       healthProbeBindAddress: ':8081',
-      leaderElect: false,
+      leaderElect: true,
       leaderElectionNamespace: ns,
       leaderElectionId: `${release}-integration-operator`,
       watchNamespaces: ['a', 'b'],
@@ -224,7 +228,7 @@ describe('helm chart', () => {
     expect(defaults.allowClusterScopedResources).toBe(false);
   });
 
-  it('turns leader election on with several replicas or when forced, and then rolls instead of recreating', async () => {
+  it('elects a leader by default and with several replicas, and then rolls instead of recreating', async () => {
     const shape = async (values: Record<string, unknown>) => {
       const objs = await renderChart({ release, namespace: ns, values });
       const dep = only(objs, 'Deployment') as KubeObject & { spec: { strategy: { type: string } } };
@@ -234,17 +238,14 @@ describe('helm chart', () => {
         leaseRole: ofKind(objs, 'Role').length,
       };
     };
-    expect(await shape({})).toEqual({ leaderElect: 'false', strategy: 'Recreate', leaseRole: 0 });
-    expect(await shape({ replicas: 3 })).toEqual({
-      leaderElect: 'true',
-      strategy: 'RollingUpdate',
-      leaseRole: 1,
+    const electing = { leaderElect: 'true', strategy: 'RollingUpdate', leaseRole: 1 };
+    expect(await shape({})).toEqual(electing);
+    expect(await shape({ leaderElection: { always: false } })).toEqual({
+      leaderElect: 'false',
+      strategy: 'Recreate',
+      leaseRole: 0,
     });
-    expect(await shape({ leaderElection: { always: true } })).toEqual({
-      leaderElect: 'true',
-      strategy: 'RollingUpdate',
-      leaseRole: 1,
-    });
+    expect(await shape({ replicas: 3, leaderElection: { always: false } })).toEqual(electing);
   });
 
   it('runs hardened on any architecture, probed on /healthz and /readyz', async () => {
@@ -458,7 +459,7 @@ describe('the chart ServiceAccount', () => {
   });
 
   it('with watchNamespace, may act in the watched namespaces only', async () => {
-    await applyRbac({ watchNamespace: watched });
+    await applyRbac({ watchNamespace: watched, leaderElection: { always: false } });
     const inside = watched[0]!;
     const outside = randomName('elsewhere');
     const deadline = Date.now() + 10_000;

@@ -65,7 +65,7 @@ describe('container image contents', () => {
     expect(build).toMatch(/^(--platform=\S+ )?node:\$\{NODE_MAJOR\}-/);
     expect(build).toContain('RUN npm ci');
     expect(build).toContain('npm run build');
-    expect(runtime).toMatch(/^node:\$\{NODE_MAJOR\}-alpine/);
+    expect(runtime).toMatch(/^node:\$\{NODE_MAJOR\}-bookworm-slim/);
     expect(docker).toMatch(/^ARG NODE_MAJOR=24$/m);
     expect(runtime).toContain('npm ci --omit=dev --ignore-scripts');
     expect(runtime).toContain('COPY --from=build /src/dist ./dist');

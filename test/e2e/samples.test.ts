@@ -1,7 +1,3 @@
-// End to end: the operator installed the way the chart installs it (its ServiceAccount, its RBAC,
-// its Deployment's environment; see support/install.ts), then config/samples/ applied as a user
-// would, and the outcome read back through the API (templated samples included).
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createExampleApparatus, passwordFor } from '../../examples/apparatus/apparatus.ts';
@@ -13,18 +9,13 @@ import {
   eventsFor,
   getObj,
   plugObj,
-  repoRoot,
   waitForCondition,
 } from '../support/operator.ts';
 import { eventually } from '../support/poll.ts';
-import { parseManifests } from './support/chart.ts';
+import { sampleNamespaces, samplesDir } from './support/chart.ts';
 import { installOperator, kubectl, type OperatorInstall } from './support/install.ts';
 
 const kube = adminKube();
-const samplesDir = path.join(repoRoot, 'config', 'samples');
-const sampleNamespaces = parseManifests(
-  readFileSync(path.join(samplesDir, '00-namespaces.yaml'), 'utf8'),
-).map((n) => n.metadata.name ?? '');
 const releaseNamespace = randomName('e2e-operator');
 const release = 'io-e2e';
 /** Generous on kind, where Pods really start and images are pulled. */

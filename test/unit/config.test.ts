@@ -21,6 +21,15 @@ describe('operator configuration', () => {
     expect(c.leaderElect).toBe(true);
   });
 
+  it('takes --node without a value, and the cluster DNS server from the environment', () => {
+    expect(parseConfig([], {}).localControlPlaneNode).toBe(false);
+    expect(parseConfig(['--node'], {}).localControlPlaneNode).toBe(true);
+    expect(parseConfig([], { LOCAL_CONTROL_PLANE_NODE: 'true' }).localControlPlaneNode).toBe(true);
+    expect(parseConfig([], {}).clusterDnsServer).toBeUndefined();
+    expect(parseConfig([], { CLUSTER_DNS_SERVER: '10.0.0.10' }).clusterDnsServer).toBe('10.0.0.10');
+    expect(() => parseConfig(['--node=maybe'], {})).toThrow(ConfigError);
+  });
+
   it('lets a flag win over the environment', () => {
     expect(
       parseConfig(['--max-concurrent-reconciles=2'], { MAX_CONCURRENT_RECONCILES: '7' })

@@ -1,19 +1,64 @@
-// npm run cluster:up | cluster:down | cluster:status
-import { binPath } from './build.ts';
-import { down, isHealthy, readState, up } from './controlplane.ts';
+// npm run cluster:up [-- --node] | cluster:down | cluster:status | cluster:leftovers
 
-async function main(cmd: string | undefined): Promise<number> {
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { binPath, repoRoot } from './build.ts';
+import { down, isHealthy, readState, up } from './controlplane.ts';
+import { ensureNodePackages, leftovers, nodeUnsupported } from './node.ts';
+
+/** Prints what a stopped plane left on the machine; 1 when anything is left. */
+function reportLeftovers(): number {
+  const left = leftovers(`${repoRoot}/.cluster`, ['/run/io-docker-']);
+  for (const l of left) console.error(`left behind: ${l}`);
+  return left.length ? 1 : 0;
+}
+
+async function main(cmd: string | undefined, flags: string[]): Promise<number> {
+  const unknown = flags.filter((f) => f !== '--node' && f !== '--all');
+  if (unknown.length) {
+    console.error(
+      `unknown option ${unknown.join(' ')}; usage: cli.ts up [--node] | down [--all] | status | leftovers | packages`,
+    );
+    return 2;
+  }
   switch (cmd) {
     case 'up': {
-      const { state, reused } = await up();
+      const { state, reused } = await up({ node: flags.includes('--node') });
       if (reused) console.error(`a control plane is already running at ${state.server}: reusing it`);
       console.log(`kubeconfig: ${state.kubeconfig}`);
       console.log(`try: ${binPath('kubectl')} --kubeconfig ${state.kubeconfig} get ns`);
       return 0;
     }
-    case 'down':
-      if (!(await down())) console.error('no control plane is recorded: nothing to stop');
+    case 'down': {
+      // --all: every plane recorded under .cluster/ (the default one, the node suite's, ...).
+      const root = path.join(repoRoot, '.cluster');
+      const dirs = flags.includes('--all')
+        ? (existsSync(root) ? readdirSync(root) : [])
+            .map((d) => path.join(root, d))
+            .filter((d) => existsSync(path.join(d, 'state.json')))
+        : [undefined];
+      let node = false;
+      let stopped = 0;
+      for (const stateDir of dirs) {
+        node ||= Boolean(readState(stateDir)?.node);
+        if (await down(stateDir ? { stateDir } : {})) stopped++;
+      }
+      if (!stopped) console.error('no control plane is recorded: nothing to stop');
+      // A node touches the machine (interfaces, iptables, mounts): check that nothing stayed.
+      return node || flags.includes('--all') ? reportLeftovers() : 0;
+    }
+    case 'packages': {
+      const why = nodeUnsupported();
+      if (why) {
+        console.error(why);
+        return 1;
+      }
+      ensureNodePackages((s) => console.error(s));
+      console.error("the node's Debian packages are installed");
       return 0;
+    }
+    case 'leftovers':
+      return reportLeftovers();
     case 'status': {
       const state = readState();
       if (!state) {
@@ -22,17 +67,17 @@ async function main(cmd: string | undefined): Promise<number> {
       }
       const ok = await isHealthy(state);
       console.log(
-        `${ok ? 'running' : 'recorded but not healthy'}: ${state.server} (kubeconfig ${state.kubeconfig})`,
+        `${ok ? 'running' : 'recorded but not healthy'}: ${state.server}${state.node ? ' with a node' : ''} (kubeconfig ${state.kubeconfig})`,
       );
       return ok ? 0 : 1;
     }
     default:
-      console.error('usage: cli.ts up|down|status');
+      console.error('usage: cli.ts up [--node] | down [--all] | status | leftovers | packages');
       return 2;
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);

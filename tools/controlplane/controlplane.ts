@@ -1,6 +1,7 @@
 // Starts and stops a real local Kubernetes control plane: etcd, kube-apiserver (HTTPS, RBAC,
 // service-account tokens) and kube-controller-manager (garbage collector, namespace, service
-// account, token, job controllers). No kubelet: Pods never run.
+// account, token, job controllers). Without a node Pods never run; with `node: true` (root on
+// Linux) one real node joins it (node.ts): kubelet, containerd, kube-proxy, kube-scheduler, DNS.
 //
 // State lives in one folder (default .cluster/state): certificates, etcd data, logs, and
 // state.json with ports and pids. Processes are detached, so `cluster:up` returns while they keep
@@ -10,7 +11,21 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import { imageArchives } from '../images/archives.ts';
 import { binPath, buildControlPlane, repoRoot } from './build.ts';
+import {
+  ensureNodePackages,
+  type NodeState,
+  nodeAlive,
+  nodeApiserverArgs,
+  nodeControllers,
+  nodeNet,
+  nodeUnsupported,
+  setupNodeNetwork,
+  startNode,
+  stopNode,
+  teardownNodeNetwork,
+} from './node.ts';
 import { createPki, issueClientCert, kubeconfigFor, type Pki } from './pki.ts';
 
 /** An audit policy recording the metadata of every request made by one user, and nothing else. */
@@ -34,6 +49,8 @@ export interface ControlPlaneOptions {
   auditPolicy?: string;
   /** Print progress lines (default true). */
   verbose?: boolean;
+  /** Start one real node too (root on Linux; see node.ts). */
+  node?: boolean;
 }
 
 export interface ControlPlaneState {
@@ -44,6 +61,13 @@ export interface ControlPlaneState {
   pids: { etcd: number; apiserver: number; controllerManager: number };
   auditLog?: string;
   startedAt: string;
+  /** Set when the plane has a node: its address, where the API server listens. */
+  nodeIp?: string;
+  /** The sysctls before the node's network was set up (restored by down, even if the node never started). */
+  nodeSysctls?: Record<string, string>;
+  node?: NodeState;
+  /** With a node: the cluster DNS server (reachable from this machine, through kube-proxy). */
+  clusterDns?: string;
 }
 
 const defaultStateDir = () => path.join(repoRoot, '.cluster', 'state');
@@ -199,6 +223,7 @@ function adminCred(pki: Pki) {
 /** True when the recorded control plane answers /readyz. */
 export async function isHealthy(state: ControlPlaneState): Promise<boolean> {
   if (![state.pids.etcd, state.pids.apiserver].every(isAlive)) return false;
+  if (state.node && !nodeAlive(state.node, isAlive)) return false;
   const pki = pkiOf(state.stateDir);
   try {
     const r = await httpsGet(`${state.server}/readyz`, pki, adminCred(pki));
@@ -208,12 +233,9 @@ export async function isHealthy(state: ControlPlaneState): Promise<boolean> {
   }
 }
 
-function apiserverArgs(
-  stateDir: string,
-  pki: Pki,
-  ports: ControlPlaneState['ports'],
-  audit: boolean,
-): string[] {
+function apiserverArgs(state: ControlPlaneState, pki: Pki): string[] {
+  const { stateDir, ports } = state;
+  const audit = state.auditLog !== undefined;
   const args = [
     `--etcd-servers=http://127.0.0.1:${ports.etcd}`,
     `--secure-port=${ports.apiserver}`,
@@ -230,6 +252,8 @@ function apiserverArgs(
     '--allow-privileged=true',
     '--profiling=false',
     '--v=1',
+    // With a node, it listens and advertises on the node's address (later flags win).
+    ...(state.nodeIp ? nodeApiserverArgs(pki) : []),
   ];
   if (audit) {
     args.push(
@@ -246,7 +270,7 @@ async function startApiserverProcess(state: ControlPlaneState): Promise<number> 
   const pki = pkiOf(state.stateDir);
   const pid = startProcess(
     binPath('kube-apiserver'),
-    apiserverArgs(state.stateDir, pki, state.ports, state.auditLog !== undefined),
+    apiserverArgs(state, pki),
     path.join(state.stateDir, 'kube-apiserver.log'),
   );
   const cred = adminCred(pki);
@@ -263,42 +287,134 @@ function writeState(state: ControlPlaneState) {
   writeFileSync(stateFile(state.stateDir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
+/** A request as the local admin (JSON body), for the few writes the plane makes itself. */
+function httpsRequest(
+  state: ControlPlaneState,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: string }> {
+  const pki = pkiOf(state.stateDir);
+  const cred = adminCred(pki);
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = https.request(
+      `${state.server}${urlPath}`,
+      {
+        method,
+        ca: readFileSync(pki.caCert),
+        cert: cred.cert,
+        key: cred.key,
+        timeout: 10_000,
+        agent: false,
+        headers: data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+/** Server-side apply of plain manifests (cluster-scoped or namespaced core/apps/rbac kinds) as the admin. */
+async function applyManifests(state: ControlPlaneState, objects: unknown[]): Promise<void> {
+  const plural: Record<string, string> = {
+    ServiceAccount: 'serviceaccounts',
+    ConfigMap: 'configmaps',
+    Service: 'services',
+    Deployment: 'deployments',
+    ClusterRole: 'clusterroles',
+    ClusterRoleBinding: 'clusterrolebindings',
+  };
+  for (const o of objects as Array<{
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string };
+  }>) {
+    const base = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+    const ns = o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : '';
+    const url = `${base}${ns}/${plural[o.kind]}/${o.metadata.name}?fieldManager=local-control-plane&force=true`;
+    const r = await httpsRequest(state, 'PATCH', url, o, 'application/apply-patch+yaml');
+    if (r.status >= 300)
+      throw new Error(`apply ${o.kind} ${o.metadata.name}: ${r.status} ${r.body.slice(0, 300)}`);
+  }
+}
+
+/** Deletes every Pod at once (grace period 0), namespace by namespace. */
+async function deleteAllPods(state: ControlPlaneState): Promise<boolean> {
+  const r = await httpsRequest(state, 'GET', '/api/v1/namespaces');
+  if (r.status !== 200) return false;
+  const names = (JSON.parse(r.body) as { items: Array<{ metadata: { name: string } }> }).items.map(
+    (n) => n.metadata.name,
+  );
+  for (const ns of names) {
+    await httpsRequest(state, 'DELETE', `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
+  }
+  return true;
+}
+
 /**
- * Starts a control plane, or reuses the one recorded in stateDir when it is healthy.
- * A recorded one that is not healthy is stopped and replaced.
+ * Starts a control plane, or reuses the one recorded in stateDir when it is healthy (and has a node
+ * when one is asked for). A recorded one that is not healthy is stopped and replaced.
  */
 export async function up(
   opts: ControlPlaneOptions = {},
 ): Promise<{ state: ControlPlaneState; reused: boolean }> {
   const stateDir = path.resolve(opts.stateDir ?? defaultStateDir());
   const log = opts.verbose === false ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
+  if (opts.node) {
+    const why = nodeUnsupported();
+    if (why) throw new Error(`--node: ${why}`);
+  }
   const existing = readState(stateDir);
   if (existing) {
-    if (await isHealthy(existing)) return { state: existing, reused: true };
-    log('a recorded control plane is not healthy: replacing it');
+    const healthy = await isHealthy(existing);
+    if (healthy && (!opts.node || existing.node)) return { state: existing, reused: true };
+    log(
+      healthy
+        ? 'the running control plane has no node: replacing it with one that has'
+        : 'a recorded control plane is not healthy: replacing it',
+    );
     await down({ stateDir, verbose: false });
   }
   await buildControlPlane();
+  if (opts.node) ensureNodePackages(log);
   const t0 = Date.now();
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(path.join(stateDir, 'pki'), { recursive: true });
-  const pki = createPki(path.join(stateDir, 'pki'));
-  const cred = adminCred(pki);
-  const ports = { etcd: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
-  const server = `https://127.0.0.1:${ports.apiserver}`;
-  const kubeconfig = path.resolve(opts.kubeconfigPath ?? defaultKubeconfig(stateDir));
-  if (opts.auditPolicy) writeFileSync(path.join(stateDir, 'audit-policy.yaml'), opts.auditPolicy);
-  const state: ControlPlaneState = {
-    stateDir,
-    kubeconfig,
-    server,
-    ports,
-    pids: { etcd: 0, apiserver: 0, controllerManager: 0 },
-    ...(opts.auditPolicy ? { auditLog: path.join(stateDir, 'audit.log') } : {}),
-    startedAt: new Date().toISOString(),
-  };
+  // The node's address must exist before the API server listens on it.
+  const sysctls = opts.node ? setupNodeNetwork() : undefined;
+  const host = opts.node ? nodeNet.ip : '127.0.0.1';
+  let state: ControlPlaneState | undefined;
   try {
-    state.pids.etcd = startProcess(
+    const pki = createPki(path.join(stateDir, 'pki'), opts.node ? { extraIps: [nodeNet.ip] } : {});
+    const cred = adminCred(pki);
+    const ports = { etcd: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
+    const server = `https://${host}:${ports.apiserver}`;
+    const kubeconfig = path.resolve(opts.kubeconfigPath ?? defaultKubeconfig(stateDir));
+    if (opts.auditPolicy) writeFileSync(path.join(stateDir, 'audit-policy.yaml'), opts.auditPolicy);
+    const st: ControlPlaneState = {
+      stateDir,
+      kubeconfig,
+      server,
+      ports,
+      pids: { etcd: 0, apiserver: 0, controllerManager: 0 },
+      ...(opts.auditPolicy ? { auditLog: path.join(stateDir, 'audit.log') } : {}),
+      startedAt: new Date().toISOString(),
+      ...(opts.node ? { nodeIp: nodeNet.ip, nodeSysctls: sysctls, clusterDns: nodeNet.dnsIp } : {}),
+    };
+    state = st;
+    st.pids.etcd = startProcess(
       binPath('etcd'),
       [
         '--name=local',
@@ -314,9 +430,9 @@ export async function up(
       ],
       path.join(stateDir, 'etcd.log'),
     );
-    writeState(state);
-    state.pids.apiserver = await startApiserverProcess(state);
-    writeState(state);
+    writeState(st);
+    st.pids.apiserver = await startApiserverProcess(st);
+    writeState(st);
     writeFileSync(kubeconfig, kubeconfigFor(server, readFileSync(pki.caCert, 'utf8'), 'local-admin', cred));
     const kcmConfig = path.join(stateDir, 'controller-manager.kubeconfig');
     writeFileSync(
@@ -328,13 +444,23 @@ export async function up(
         issueClientCert(pki, 'system:kube-controller-manager'),
       ),
     );
-    state.pids.controllerManager = startProcess(
+    const controllers = [
+      'garbagecollector',
+      'namespace',
+      'serviceaccount',
+      'serviceaccount-token',
+      'job',
+      'clusterrole-aggregation',
+      'root-ca-cert-publisher',
+      ...(opts.node ? nodeControllers : []),
+    ];
+    st.pids.controllerManager = startProcess(
       binPath('kube-controller-manager'),
       [
         `--kubeconfig=${kcmConfig}`,
         `--authentication-kubeconfig=${kcmConfig}`,
         `--authorization-kubeconfig=${kcmConfig}`,
-        '--controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,job,clusterrole-aggregation,root-ca-cert-publisher',
+        `--controllers=${controllers.join(',')}`,
         `--service-account-private-key-file=${pki.saKey}`,
         `--root-ca-file=${pki.caCert}`,
         '--use-service-account-credentials=true',
@@ -344,7 +470,7 @@ export async function up(
       ],
       path.join(stateDir, 'kube-controller-manager.log'),
     );
-    writeState(state);
+    writeState(st);
     // The controller manager is ready when the default namespace has its ServiceAccount.
     await waitFor(
       'kube-controller-manager',
@@ -352,30 +478,72 @@ export async function up(
         (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, pki, cred)).status ===
         200,
       60_000,
-      [state.pids.controllerManager],
+      [st.pids.controllerManager],
     );
+    if (opts.node && sysctls) {
+      log(`control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; starting the node`);
+      st.node = await startNode(
+        {
+          stateDir,
+          pki,
+          server,
+          caPem: readFileSync(pki.caCert, 'utf8'),
+          freePort,
+          startProcess,
+          waitFor,
+          get: (p) => httpsRequest(st, 'GET', p),
+          apply: (objects) => applyManifests(st, objects),
+          images: imageArchives(),
+          log,
+        },
+        sysctls,
+        (n) => {
+          st.node = n;
+          writeState(st);
+        },
+      );
+      writeState(st);
+    }
   } catch (err) {
-    await down({ stateDir, verbose: false });
+    if (state) {
+      writeState(state);
+      await down({ stateDir, verbose: false });
+    } else if (sysctls) teardownNodeNetwork(sysctls);
     throw err;
   }
   log(
-    `control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${server}; kubeconfig: ${kubeconfig}`,
+    `control plane ready in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${state.server}${
+      state.node ? ` with node ${nodeNet.name}` : ''
+    }; kubeconfig: ${state.kubeconfig}`,
   );
   return { state, reused: false };
 }
 
-/** Stops every recorded process (controller manager, API server, then etcd) and removes the state. */
+/** Stops every recorded process (the node first, then controller manager, API server, etcd) and removes the state. */
 export async function down(opts: { stateDir?: string; verbose?: boolean } = {}): Promise<boolean> {
   const stateDir = path.resolve(opts.stateDir ?? defaultStateDir());
   const state = readState(stateDir);
   if (!state) return false;
-  // Order matters: with etcd gone first, kube-apiserver retries etcd and ignores SIGTERM.
+  const log = opts.verbose === false ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
+  // Nothing recreates or schedules Pods while the node drains.
   await stopProcess(state.pids.controllerManager, binPath('kube-controller-manager'));
+  if (state.node) {
+    await stopNode(state.node, {
+      stopProcess,
+      isAlive,
+      deleteAllPods: () => deleteAllPods(state),
+      log,
+    });
+  } else if (state.nodeIp) {
+    // Stopped while the node was being set up: its network is all there is to undo.
+    teardownNodeNetwork(state.nodeSysctls ?? {});
+  }
+  // Order matters: with etcd gone first, kube-apiserver retries etcd and ignores SIGTERM.
   await stopProcess(state.pids.apiserver, binPath('kube-apiserver'));
   await stopProcess(state.pids.etcd, binPath('etcd'));
   rmSync(stateDir, { recursive: true, force: true });
   if (existsSync(state.kubeconfig)) rmSync(state.kubeconfig);
-  if (opts.verbose !== false) process.stderr.write('control plane stopped\n');
+  log('control plane stopped');
   return true;
 }
 

@@ -18,8 +18,55 @@ export interface Pki {
   saPub: string;
 }
 
-/** Creates the CA, the API server's serving certificate and the service-account signing keys. */
-export function createPki(dir: string): Pki {
+/** Issues a serving certificate for `name` with the given subject alternative names (IP:... / DNS:...). */
+export function issueServingCert(
+  ca: Pick<Pki, 'dir' | 'caCert' | 'caKey'>,
+  name: string,
+  sans: string[],
+): { cert: string; key: string } {
+  const dir = ca.dir;
+  const ext = path.join(dir, `${name}.ext`);
+  writeFileSync(
+    ext,
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${sans.join(',')}`,
+      '',
+    ].join('\n'),
+  );
+  openssl(['genrsa', '-out', `${name}.key`, '2048'], dir);
+  openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      ca.caCert,
+      '-CAkey',
+      ca.caKey,
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-extfile',
+      ext,
+      '-out',
+      `${name}.crt`,
+    ],
+    dir,
+  );
+  return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+}
+
+/**
+ * Creates the CA, the API server's serving certificate (for loopback, the `kubernetes` Service IP
+ * and names, and `extraIps`: the node's address when the plane has a node) and the service-account
+ * signing keys.
+ */
+export function createPki(dir: string, opts: { extraIps?: string[] } = {}): Pki {
   const p = (f: string) => path.join(dir, f);
   openssl(['genrsa', '-out', 'ca.key', '2048'], dir);
   openssl(
@@ -39,38 +86,17 @@ export function createPki(dir: string): Pki {
     ],
     dir,
   );
-  writeFileSync(
-    p('server.ext'),
-    [
-      'basicConstraints=CA:FALSE',
-      'keyUsage=digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
-      '',
-    ].join('\n'),
-  );
-  openssl(['genrsa', '-out', 'server.key', '2048'], dir);
-  openssl(['req', '-new', '-key', 'server.key', '-subj', '/CN=kube-apiserver', '-out', 'server.csr'], dir);
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '3650',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.crt',
-    ],
-    dir,
-  );
+  const sans = [
+    'IP:127.0.0.1',
+    'IP:10.0.0.1',
+    ...(opts.extraIps ?? []).map((ip) => `IP:${ip}`),
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+  ];
+  issueServingCert({ dir, caCert: p('ca.crt'), caKey: p('ca.key') }, 'server', sans);
   openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
   openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
   return {

@@ -1,6 +1,6 @@
 // The Helm chart as the e2e suite sees it: rendered with `helm template`, then taken apart (its
 // RBAC, its Deployment's environment) so the operator can be started exactly as the chart starts it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -53,6 +53,12 @@ export function parseManifests(text: string): KubeObject[] {
     .map((d) => d.toJS() as unknown)
     .filter((o): o is KubeObject => typeof o === 'object' && o !== null && 'kind' in o);
 }
+
+/** config/samples, and the namespaces its 00-namespaces.yaml creates (the e2e and node suites apply them). */
+export const samplesDir = path.join(repoRoot, 'config', 'samples');
+export const sampleNamespaces = parseManifests(
+  readFileSync(path.join(samplesDir, '00-namespaces.yaml'), 'utf8'),
+).map((n) => n.metadata.name ?? '');
 
 export async function renderChart(r: ChartRender): Promise<KubeObject[]> {
   return parseManifests(await helmTemplate(r));

@@ -13,7 +13,7 @@ import * as shared from '../../support/global-setup.ts';
 import { repoRoot } from '../../support/operator.ts';
 import { run, runOk } from './commands.ts';
 
-export type E2eCluster = 'local' | 'kind' | 'kubeconfig';
+export type E2eCluster = 'local' | 'kind' | 'kubeconfig' | 'node';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -78,6 +78,25 @@ export async function applyChartCrds(): Promise<void> {
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', dir]);
 }
 
+/**
+ * Whether the operator's own ServiceAccount may `verb` `resource` in `namespace` (kubectl auth
+ * can-i): what it does on a tenant's behalf must come from impersonation, not from its own rights.
+ */
+export async function operatorMay(op: OperatorInstall, verb: string, resource: string, namespace: string) {
+  const r = await run(kubectlBin(), [
+    '--kubeconfig',
+    kubeconfigPath(),
+    'auth',
+    'can-i',
+    verb,
+    resource,
+    '-n',
+    namespace,
+    `--as=system:serviceaccount:${op.namespace}:${op.serviceAccount}`,
+  ]);
+  return r.stdout.trim() === 'yes';
+}
+
 /** A token for a ServiceAccount (TokenRequest API), as the kubelet would mount it in the Pod. */
 export async function serviceAccountToken(namespace: string, name: string, seconds = 3600): Promise<string> {
   const client = adminClient();
