@@ -259,6 +259,8 @@ export interface AuditCounts {
   reads: number;
   byVerb: Record<string, number>;
   byResource: Record<string, number>;
+  /** Identity (the operator itself, or the ServiceAccount it impersonated) -> "verb resource" -> count. */
+  byIdentity: Record<string, Record<string, number>>;
 }
 
 /** Counts the operator's requests in the audit log from byte offset `from` (ResponseComplete stage). */
@@ -267,7 +269,14 @@ export async function auditCounts(
   from = 0,
 ): Promise<AuditCounts & { offset: number }> {
   const file = state.auditLog!;
-  const counts: AuditCounts = { requests: 0, writes: 0, reads: 0, byVerb: {}, byResource: {} };
+  const counts: AuditCounts = {
+    requests: 0,
+    writes: 0,
+    reads: 0,
+    byVerb: {},
+    byResource: {},
+    byIdentity: {},
+  };
   if (!existsSync(file)) return { ...counts, offset: 0 };
   const size = statSync(file).size;
   const rl = createInterface({
@@ -279,6 +288,7 @@ export async function auditCounts(
       stage?: string;
       verb?: string;
       user?: { username?: string };
+      impersonatedUser?: { username?: string };
       objectRef?: { resource?: string; subresource?: string };
     };
     try {
@@ -293,6 +303,10 @@ export async function auditCounts(
     counts.byVerb[verb] = (counts.byVerb[verb] ?? 0) + 1;
     const res = `${ev.objectRef?.resource ?? '?'}${ev.objectRef?.subresource ? `/${ev.objectRef.subresource}` : ''}`;
     counts.byResource[`${verb} ${res}`] = (counts.byResource[`${verb} ${res}`] ?? 0) + 1;
+    const who = ev.impersonatedUser?.username ?? 'operator';
+    const mine = counts.byIdentity[who] ?? {};
+    mine[`${verb} ${res}`] = (mine[`${verb} ${res}`] ?? 0) + 1;
+    counts.byIdentity[who] = mine;
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)) counts.writes++;
     else counts.reads++;
   }

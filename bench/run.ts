@@ -6,12 +6,19 @@
 //   latency:N      one plug every 100 ms on an idle operator: create -> Coupled, p50/p99
 //   update:N       N coupled plugs, then the socket's config changes: seconds until all performed updated
 //   restart:N      N coupled plugs, then the operator restarts: seconds to ready and idle, writes, repeats
+//   refs:N         N plugs on the Go sample's Secret-config socket (a Job per plug), 50 of them with a
+//                  Secret of their own: idle API requests/s once coupled (audit log, BENCH_IDLE_SECONDS,
+//                  default 60), the shared Secret changed -> all updated (N <= 1000, or BENCH_REFS_FANOUT=1),
+//                  each of the 50 own Secrets changed in turn -> that plug updated, p50/p99.
+//                  BENCH_REFERENCE_WATCH=false runs the operator without metadata watches (polling).
 // `npm run bench:smoke` runs small variants (CI keeps the suite alive with it).
 import { writeFileSync } from 'node:fs';
 import { apiVersion } from '../src/api/common.ts';
 import type { KubeObject } from '../src/kube/types.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
+import { grant } from '../test/support/rbac.ts';
+import { goSamplePlugs, goSampleSecret, goSampleSocket } from './go-sample.ts';
 import {
   auditCounts,
   type Bench,
@@ -246,27 +253,10 @@ spec:
 
 async function resources(bench: Bench, n: number): Promise<Row> {
   const ns = await namespace(bench, `resources-${n}`);
-  await bench.kube.create({
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: 'provisioner', namespace: ns },
-  });
-  await bench.kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: 'provisioner', namespace: ns },
-    rules: [
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'delete'] },
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
-    ],
-  } as KubeObject);
-  await bench.kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: 'provisioner', namespace: ns },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'provisioner' },
-    subjects: [{ kind: 'ServiceAccount', name: 'provisioner', namespace: ns }],
-  } as KubeObject);
+  await grant(bench.kube, ns, 'provisioner', [
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'delete'] },
+    { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
+  ]);
   const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
   const watch = watchPlugs(bench, ns);
   await watch.synced();
@@ -454,6 +444,179 @@ async function restart(bench: Bench, n: number): Promise<Row> {
   return result;
 }
 
+/**
+ * Waits until the operator has settled: no write to the API server and no lifecycle event for 3 s.
+ * (Reads are not looked at: an operator that polls keeps reading; that is what is measured next.)
+ */
+async function operatorSettled(op: OperatorProc, what: string, timeoutMs = 900_000): Promise<void> {
+  const activity = async () => {
+    let sum = await scrapeCounter(op, 'integration_operator_lifecycle_events_total');
+    for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE'])
+      sum += await scrapeCounter(op, 'integration_operator_kube_requests_total', `verb="${verb}"`);
+    return sum;
+  };
+  const t0 = performance.now();
+  let stable = 0;
+  let last = -1;
+  for (;;) {
+    const now = await activity();
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+    if (stable >= 15) return;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: the operator never settled`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Requests by identity, shortened for the terminal: "verb resource" counts per identity. */
+function describeIdentities(byIdentity: Record<string, Record<string, number>>): string {
+  return Object.entries(byIdentity)
+    .map(([who, counts]) => `${who.replace(/^system:serviceaccount:/, 'sa:')} ${JSON.stringify(counts)}`)
+    .join('; ');
+}
+
+/**
+ * Referenced Secrets at scale (issue 17): the Go operator's Postgres-style socket reads its config
+ * from a Secret and recreates a Job per plug on coupled/updated (bench/go-sample.ts).
+ */
+async function references(bench: Bench, n: number): Promise<Row> {
+  const watching = process.env.BENCH_REFERENCE_WATCH !== 'false';
+  const label = `refs ${n}${watching ? '' : ' (polling)'}`;
+  const ns = await namespace(bench, `refs-${n}`);
+  const own = Math.min(50, n);
+  // The socket and plugs run as the namespace's default ServiceAccount.
+  await grant(
+    bench.kube,
+    ns,
+    'default',
+    [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
+    ],
+    { existing: true, role: 'tenant' },
+  );
+  await bench.kube.create(goSampleSecret(ns));
+  const ownSecret = (i: number, database: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `p-${i}-db`, namespace: ns },
+    stringData: { database },
+  });
+  await createAll(
+    bench.kube,
+    Array.from({ length: own }, (_, i) => ownSecret(i, `db${i}`)),
+  );
+  const op = await startOperatorProcess(bench, {
+    WATCH_NAMESPACE: ns,
+    REFERENCE_WATCH: String(watching),
+    ...envWorkers(),
+  });
+  const watch = watchPlugs(bench, ns);
+  await watch.synced();
+  await bench.kube.create(goSampleSocket(ns));
+  // The first `own` plugs read their database from a Secret of their own; the rest are as in the sample.
+  const objs = goSamplePlugs(ns, n).map((p, i) =>
+    i < own ? { ...p, spec: { socket: { name: 'postgres' }, configSecretName: `p-${i}-db` } } : p,
+  );
+  progress(`${label}: creating ${n} plugs`);
+  const t0 = performance.now();
+  await createAll(bench.kube, objs);
+  const coupleSeconds = await waitUntil(
+    `${label} (coupling)`,
+    () => watch.coupled() >= n,
+    t0,
+    1_800_000,
+    () => `${watch.coupled()}/${n} coupled`,
+  );
+  await operatorSettled(op, label);
+
+  // Idle: everything coupled, nothing changes.
+  const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
+  progress(`${label}: measuring idle requests for ${idleSeconds} s`);
+  const idle0 = await auditCounts(bench.state);
+  const ti = performance.now();
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idle = await auditCounts(bench.state, idle0.offset);
+  const idleRate = idle.requests / ((performance.now() - ti) / 1000);
+  progress(`${label}: idle ${idleRate.toFixed(2)} requests/s: ${describeIdentities(idle.byIdentity)}`);
+
+  // The shared Secret changes: every plug performs updated (its Job recreated).
+  let fanoutSeconds: number | undefined;
+  let firstSeconds: number | undefined;
+  const changes0 = await auditCounts(bench.state);
+  if (n <= 1000 || process.env.BENCH_REFS_FANOUT === '1') {
+    const before = new Map([...watch.plugs].map(([k, v]) => [k, v.plugHash]));
+    const updated = () =>
+      [...watch.plugs].filter(([k, v]) => v.plugEvent === 'updated' && v.plugHash !== before.get(k)).length;
+    progress(`${label}: changing the shared Secret`);
+    const tf = performance.now();
+    await bench.kube.mergePatch(
+      { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'postgres-config' },
+      { stringData: { password: 'rotated-password' } },
+    );
+    // The first plug updated: how long the change took to be noticed (the rest is the time to
+    // perform N updates, here N Job recreations).
+    firstSeconds = await waitUntil(`${label} (shared Secret change)`, () => updated() >= 1, tf, 900_000);
+    fanoutSeconds = await waitUntil(
+      `${label} (shared Secret change)`,
+      () => updated() >= n,
+      tf,
+      900_000,
+      () => `${updated()}/${n} updated`,
+    );
+    await operatorSettled(op, label);
+  }
+
+  // One plug's own Secret changes, 50 times in turn: latency to that plug's updated.
+  const latencies: number[] = [];
+  for (let i = 0; i < own; i++) {
+    const name = `p-${i}`;
+    const before = watch.plugs.get(name)?.plugHash;
+    const tc = performance.now();
+    await bench.kube.mergePatch(
+      { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: `${name}-db` },
+      { stringData: { database: `db${i}-renamed` } },
+    );
+    const s = await waitUntil(
+      `${label} (own Secret of ${name})`,
+      () => watch.plugs.get(name)?.plugHash !== before && watch.plugs.get(name)?.plugEvent === 'updated',
+      tc,
+      120_000,
+    );
+    latencies.push(s * 1000);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0);
+  const changes = await auditCounts(bench.state, changes0.offset);
+  const { row } = await operatorFigures(bench, op, n, changes0.offset);
+  const polls = await scrapeCounter(op, 'integration_operator_reference_polls_total');
+  const reads = await scrapeCounter(op, 'integration_operator_reference_reads_total');
+  await watch.stop();
+  await op.stop();
+  const result: Row = {
+    scenario: label,
+    'couple s': Number(coupleSeconds.toFixed(1)),
+    'idle requests/s': Number(idleRate.toFixed(2)),
+    'shared change -> first updated s':
+      firstSeconds === undefined ? 'skipped' : Number(firstSeconds.toFixed(2)),
+    'shared change -> all updated s':
+      fanoutSeconds === undefined ? 'skipped' : Number(fanoutSeconds.toFixed(1)),
+    'own change p50 ms': pct(50),
+    'own change p99 ms': pct(99),
+    'peak RSS MiB': row['peak RSS MiB'] as number,
+    'CPU s': row['CPU s'] as number,
+  };
+  saveResult(`refs-${n}${watching ? '' : '-polling'}`, {
+    result,
+    idle: { seconds: idleSeconds, requestsPerSecond: idleRate, audit: idle },
+    changes: { audit: changes, firstSeconds, fanoutSeconds, latenciesMs: latencies },
+    operator: { referenceReads: reads, referencePolls: polls },
+  });
+  progress(`${label}: during the changes: ${describeIdentities(changes.byIdentity)}`);
+  return result;
+}
+
 async function ceiling(bench: Bench): Promise<Row> {
   const ns = await namespace(bench, 'ceiling');
   const n = 1000;
@@ -503,8 +666,10 @@ const scenarios: Record<string, (bench: Bench, n: number) => Promise<Row>> = {
   latency,
   update,
   restart,
+  refs: references,
 };
 const defaults: Record<string, number> = {
+  refs: 1000,
   couple: 1000,
   resources: 1000,
   latency: 100,
@@ -525,6 +690,8 @@ async function main(): Promise<void> {
         'latency:100',
         'update:1000',
         'restart:10000',
+        'refs:1000',
+        'refs:10000',
       ];
   const bench = await startBench();
   const rows: Row[] = [];

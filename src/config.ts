@@ -117,11 +117,17 @@ const options = {
     'client-side request rate limit (0: none)',
   ],
   'kube-api-burst': ['KUBE_API_BURST', int(1), '1000', 'client-side request burst'],
+  'reference-watch': [
+    'REFERENCE_WATCH',
+    bool,
+    'true',
+    'watch the metadata of referenced ConfigMaps, Secrets and vars kinds to see their changes (needs list/watch on them; where refused, or when false, each referenced object is polled)',
+  ],
   'reference-resync-seconds': [
     'REFERENCE_RESYNC_SECONDS',
     int(1),
     '20',
-    're-read referenced ConfigMaps, Secrets and vars this often (change detection without watching Secrets)',
+    'referenced objects that cannot be watched are polled this often (one GET per object and ServiceAccount); a value read as a ServiceAccount is reused at most this long',
   ],
   'cleanup-timeout-seconds': [
     'CLEANUP_TIMEOUT_SECONDS',
@@ -164,6 +170,7 @@ export interface OperatorConfig {
   templateWorkers: number;
   kubeApiQps: number;
   kubeApiBurst: number;
+  referenceWatch: boolean;
   referenceResyncSeconds: number;
   cleanupTimeoutSeconds: number;
   logLevel: Out<'log-level'>;
@@ -242,6 +249,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     templateWorkers: get('template-workers'),
     kubeApiQps: get('kube-api-qps'),
     kubeApiBurst: get('kube-api-burst'),
+    referenceWatch: get('reference-watch'),
     referenceResyncSeconds: get('reference-resync-seconds'),
     cleanupTimeoutSeconds: get('cleanup-timeout-seconds'),
     logLevel: get('log-level'),

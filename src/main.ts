@@ -154,6 +154,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     metricsAddress: cfg.metricsBindAddress,
     watchNamespaces: cfg.watchNamespaces,
     referenceResyncMs: cfg.referenceResyncSeconds * 1000,
+    referenceWatch: cfg.referenceWatch,
     cleanupTimeoutMs: cfg.cleanupTimeoutSeconds * 1000,
     allowClusterScopedResources: cfg.allowClusterScopedResources,
     ...(cfg.leaderElect

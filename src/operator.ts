@@ -18,6 +18,7 @@ import {
   parseDeferredResource,
 } from './controllers/deferred-resource.ts';
 import { createPlugReconciler } from './controllers/plug.ts';
+import { References } from './controllers/references.ts';
 import type { Resolver } from './controllers/resolve.ts';
 import { createSocketReconciler } from './controllers/socket.ts';
 import { waitForIndexKeys } from './integration/deferred-resource.ts';
@@ -42,11 +43,23 @@ export interface OperatorOptions extends ControllerOptions {
   probeAddress?: string;
   metricsAddress?: string;
   leaderElection?: { namespace: string; name: string; identity: string };
+  /**
+   * Watch the metadata of referenced ConfigMaps, Secrets and vars kinds (default true). False: the
+   * operator has no list/watch on them and polls each referenced object instead (references.ts).
+   */
+  referenceWatch?: boolean;
+  /** How long an unused metadata watch lingers before it stops (default 5 minutes; tests shorten it). */
+  referenceWatchLingerMs?: number;
   /** Builds resolution and side effects once the Kube facade exists (plus leader-only background work). */
   seams: (
     kube: Kube,
     recorder: EventRecorder,
-    caches: { plugs: Informer<KubeObject>; sockets: Informer<KubeObject>; namespaces: Informer<KubeObject> },
+    caches: {
+      plugs: Informer<KubeObject>;
+      sockets: Informer<KubeObject>;
+      namespaces: Informer<KubeObject>;
+      references: References;
+    },
   ) => { resolver: Resolver; actions: Actions; runnables?: Runnable[] };
   onLostLeadership?: () => void;
 }
@@ -54,6 +67,7 @@ export interface OperatorOptions extends ControllerOptions {
 export interface Operator {
   manager: Manager;
   ctx: OperatorContext;
+  references: References;
   plugController: Controller;
   socketController: Controller;
   deferredResourceController: Controller;
@@ -149,10 +163,29 @@ export function createOperator(opts: OperatorOptions): Operator {
   plugs.store.addIndex(plugIndex.namespace, (p) => [p.metadata.namespace ?? '']);
   sockets.store.addIndex(socketIndex.uid, (s) => (s.metadata.uid ? [s.metadata.uid] : []));
 
-  const { resolver, actions, runnables = [] } = opts.seams(kube, recorder, { plugs, sockets, namespaces });
-
   // Controllers are created below; the context calls them through these.
   let plugController: Controller;
+  const references = new References({
+    kube,
+    log: log.child({ component: 'references' }),
+    metrics,
+    namespaces: opts.watchNamespaces,
+    watch: opts.referenceWatch ?? true,
+    ttlMs: opts.referenceResyncMs,
+    ...(opts.referenceWatchLingerMs !== undefined ? { lingerMs: opts.referenceWatchLingerMs } : {}),
+    enqueue: (k) => plugController.enqueue(k),
+  });
+  const {
+    resolver,
+    actions,
+    runnables = [],
+  } = opts.seams(kube, recorder, {
+    plugs,
+    sockets,
+    namespaces,
+    references,
+  });
+
   let socketController: Controller;
   const ctx: OperatorContext = {
     kube,
@@ -264,6 +297,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     },
     onDelete: (p) => {
       plugController.enqueue(keyOf(p));
+      references.forget(keyOf(p));
       for (const k of socketsOf(p)) socketController.enqueueAfter(k, socketSummaryDelayMs);
       const was = coupledSocketUid(p);
       if (was) wakeWaiting(socketKeyByUid(was));
@@ -323,6 +357,7 @@ export function createOperator(opts: OperatorOptions): Operator {
   manager.addInformer(plugs);
   manager.addInformer(deferredResources);
   for (const r of runnables) manager.addLeaderRunnable(r);
+  manager.addLeaderRunnable(references);
   manager.addLeaderRunnable(socketController);
   manager.addLeaderRunnable(plugController);
   manager.addLeaderRunnable(deferredResourceController);
@@ -336,6 +371,7 @@ export function createOperator(opts: OperatorOptions): Operator {
   return {
     manager,
     ctx,
+    references,
     plugController,
     socketController,
     deferredResourceController,

@@ -41,7 +41,12 @@ export function defaultSeams(o: DefaultSeamsOptions): OperatorOptions['seams'] {
     });
     return {
       runnables: [idleReaper(pods, caches.plugs, caches.sockets, o.reapIntervalMs)],
-      resolver: new DefaultResolver({ kube, templates: o.templates, apparatus }),
+      resolver: new DefaultResolver({
+        kube,
+        templates: o.templates,
+        apparatus,
+        references: caches.references,
+      }),
       actions: new DefaultActions({
         kube,
         templates: o.templates,

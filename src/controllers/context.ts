@@ -15,7 +15,10 @@ import type { Resolver } from './resolve.ts';
 
 export interface ControllerOptions {
   watchNamespaces: string[] | undefined;
-  /** Re-read referenced ConfigMaps/Secrets/vars this often (ms). */
+  /**
+   * Referenced ConfigMaps/Secrets/vars objects: a value read as a ServiceAccount is reused at most
+   * this long, and where they cannot be watched they are polled this often (ms; references.ts).
+   */
   referenceResyncMs: number;
   /** Give up failing cleanup after this long (ms) and remove the finalizer. */
   cleanupTimeoutMs: number;

@@ -329,7 +329,8 @@ class PlugPass {
     // apparatus is not asked again (see Resolver.resolveCoupling).
     const done = this.lifecycle.coupling;
     // Results read from objects (resultVars, result ConfigMaps/Secrets) are looked at on every pass:
-    // "wait for a Job to succeed" is a resultVar that changes without any input changing.
+    // "wait for a Job to succeed" is a resultVar that changes without any input changing (its
+    // change requeues the plug: references.ts).
     const externalResults = hasExternalResults(this.owner) || hasExternalResults(socket);
     const knownSources =
       !externalResults &&
@@ -347,7 +348,7 @@ class PlugPass {
       if ('unchanged' in r) {
         this.coupledConditions(socket);
         await this.finish();
-        return this.resync(r.external);
+        return undefined;
       }
       inputs = r;
       this.learnSecrets(r.secretValues);
@@ -475,7 +476,8 @@ class PlugPass {
     await this.finish();
     // Only now does the cache (written through) count this coupling against the limit.
     this.release(socket.uid);
-    return this.resync(inputs.external);
+    // No periodic requeue: changes of referenced objects requeue the plug (references.ts).
+    return undefined;
   }
 
   private coupledConditions(socket: Owner): void {
@@ -485,13 +487,6 @@ class PlugPass {
       { status: 'True', reason: Reason.CouplingSucceeded, message: msg },
     );
     this.failure(undefined);
-  }
-
-  /** Couplings that read ConfigMaps, Secrets or vars are looked at again (their changes are not watched). */
-  private resync(external: boolean): ReconcileResult {
-    if (!external) return undefined;
-    const base = this.ctx.options.referenceResyncMs;
-    return { requeueAfterMs: Math.round(base * (0.8 + Math.random() * 0.4)) };
   }
 
   /** Resources without `when` are never applied (as in the Go operator); say so once per generation. */

@@ -10,11 +10,14 @@ import { inputsHash } from '../integration/hash.ts';
 import { validateSide } from '../integration/interface.ts';
 import { type Merged, mergeSources, type StringMap } from '../integration/merge.ts';
 import { redactSecrets, secretStrings } from '../integration/secrets.ts';
+import type { Identity } from '../kube/client.ts';
 import type { Kube } from '../kube/objects.ts';
-import type { KubeObject } from '../kube/types.ts';
+import type { KubeObject, ObjectRef } from '../kube/types.ts';
+import { objectKey } from '../kube/types.ts';
 import type { ApparatusService } from './apparatus.ts';
 import { StepError, toStepError } from './errors.ts';
 import { describeOwner, type Owner, withoutStatus } from './owner.ts';
+import type { ReadSlot, References } from './references.ts';
 import type { TemplateEngine } from './templates.ts';
 
 export interface SideInputs {
@@ -30,8 +33,6 @@ export interface CouplingInputs {
   hash: string;
   /** Digest of the inputs other than the apparatus /config answers. */
   sourcesHash: string;
-  /** True when a side reads ConfigMaps, Secrets or vars: their changes are found by re-reading. */
-  external: boolean;
   warnings: string[];
   /** Values read from Secrets (both sides), to keep out of messages and status (see secrets.ts). */
   secretValues: string[];
@@ -49,17 +50,16 @@ export interface Results {
 export interface UnchangedInputs {
   unchanged: true;
   sourcesHash: string;
-  external: boolean;
 }
 
 export interface Resolver {
   /**
    * Resolves both sides. With `knownSourcesHash` (the sources hash recorded with the last performed
    * event): when the inputs other than the apparatus are unchanged, returns `{ unchanged: true }`
-   * WITHOUT calling the apparatus. Periodic re-reads (change detection of ConfigMaps, Secrets and
-   * vars) must not call every apparatus every few seconds: that would keep every managed apparatus
-   * Pod alive for ever and load the services. An apparatus whose answer changes on its own is
-   * noticed at the next real change; `epoch` forces one.
+   * WITHOUT calling the apparatus. A pass caused by a change elsewhere (another referenced object,
+   * the status of a resultVars object) must not call the apparatus each time: that would keep
+   * managed apparatus Pods alive and load the services. An apparatus whose answer changes on its
+   * own is noticed at the next real change; `epoch` forces one.
    */
   resolveCoupling(
     plug: Owner,
@@ -81,34 +81,50 @@ export function redactedError(err: unknown, secretValues: readonly string[]): St
   return message === e.message ? e : e.withMessage(message);
 }
 
-function isExternal(o: Owner): boolean {
-  const s = o.spec;
-  return Boolean(
-    s.dataConfigMapName ||
-      s.dataSecretName ||
-      s.configConfigMapName ||
-      s.configSecretName ||
-      s.resultConfigMapName ||
-      s.resultSecretName ||
-      s.vars?.length ||
-      s.resultVars?.length ||
-      (s.apparatus && (s.apparatus.endpoint || s.apparatus.containers?.length)),
-  );
-}
+/** Reads one referenced object as an identity (undefined: it does not exist). */
+type Read = (
+  ref: ObjectRef & { namespace: string },
+  as: Identity,
+  signal?: AbortSignal,
+) => Promise<KubeObject | undefined>;
 
 export class DefaultResolver implements Resolver {
   private readonly kube: Kube;
   private readonly templates: TemplateEngine | undefined;
   private readonly apparatus: ApparatusService | undefined;
+  private readonly references: References | undefined;
 
-  constructor(deps: { kube: Kube; templates?: TemplateEngine; apparatus?: ApparatusService }) {
+  constructor(deps: {
+    kube: Kube;
+    templates?: TemplateEngine;
+    apparatus?: ApparatusService;
+    /** Shared, watched reads of referenced objects (without: a GET per read). */
+    references?: References;
+  }) {
     this.kube = deps.kube;
     this.templates = deps.templates;
     this.apparatus = deps.apparatus;
+    this.references = deps.references;
+  }
+
+  /**
+   * Runs one resolution for a plug's coupling with a reader of referenced objects, and records
+   * what it read (also when it failed part way: a missing Secret that appears must requeue it).
+   */
+  private async withReads<T>(plug: Owner, slot: ReadSlot, fn: (read: Read) => Promise<T>): Promise<T> {
+    const refs = this.references;
+    if (!refs) return fn((ref, as, signal) => this.kube.get(ref, { as, ...(signal ? { signal } : {}) }));
+    const reads = refs.session();
+    try {
+      return await fn((ref, as, signal) => refs.read(ref, as, reads, signal));
+    } finally {
+      refs.track(objectKey(plug.namespace, plug.name), slot, reads);
+    }
   }
 
   /** Reads a ConfigMap's or Secret's string data as the owner, in the owner's namespace. */
   private async readMap(
+    read: Read,
     o: Owner,
     kind: 'ConfigMap' | 'Secret',
     name: string | undefined,
@@ -119,10 +135,7 @@ export class DefaultResolver implements Resolver {
     if (!name) return undefined;
     let obj: KubeObject | undefined;
     try {
-      obj = await this.kube.get(
-        { apiVersion: 'v1', kind, name, namespace: o.namespace },
-        { as: o.as, signal },
-      );
+      obj = await read({ apiVersion: 'v1', kind, name, namespace: o.namespace }, o.as, signal);
     } catch (err) {
       throw toStepError(err, `${field} of ${describeOwner(o)}`);
     }
@@ -142,10 +155,15 @@ export class DefaultResolver implements Resolver {
     return out;
   }
 
-  private async data(o: Owner, signal: AbortSignal | undefined, secretSink: string[]): Promise<StringMap> {
+  private async data(
+    read: Read,
+    o: Owner,
+    signal: AbortSignal | undefined,
+    secretSink: string[],
+  ): Promise<StringMap> {
     const [secret, configMap] = await Promise.all([
-      this.readMap(o, 'Secret', o.spec.dataSecretName, 'dataSecretName', signal, secretSink),
-      this.readMap(o, 'ConfigMap', o.spec.dataConfigMapName, 'dataConfigMapName', signal),
+      this.readMap(read, o, 'Secret', o.spec.dataSecretName, 'dataSecretName', signal, secretSink),
+      this.readMap(read, o, 'ConfigMap', o.spec.dataConfigMapName, 'dataConfigMapName', signal),
     ]);
     return mergeSources({ secret, literal: o.spec.data, configMap }).values;
   }
@@ -168,6 +186,7 @@ export class DefaultResolver implements Resolver {
 
   /** Resolves vars (or resultVars) of an owner: each read as the owner, in its namespace. */
   private async vars(
+    read: Read,
     o: Owner,
     vars: Var[] | undefined,
     field: 'vars' | 'resultVars',
@@ -202,7 +221,7 @@ export class DefaultResolver implements Resolver {
       }
       let obj: KubeObject | undefined;
       try {
-        obj = await this.kube.get({ apiVersion, kind: ref.kind, name, namespace }, { as: o.as, signal });
+        obj = await read({ apiVersion, kind: ref.kind, name, namespace }, o.as, signal);
       } catch (err) {
         if (err instanceof Error && err.name === 'NoKindMatchError')
           throw new StepError(Reason.ConfigInvalid, `${what}: ${err.message}`);
@@ -257,6 +276,7 @@ export class DefaultResolver implements Resolver {
 
   /** One side's config sources other than the apparatus. */
   private async sideSources(
+    read: Read,
     o: Owner,
     plug: Owner,
     socket: Owner,
@@ -277,8 +297,8 @@ export class DefaultResolver implements Resolver {
       vars: vars ?? {},
     };
     const [secret, configMap, tpl] = await Promise.all([
-      this.readMap(o, 'Secret', o.spec.configSecretName, 'configSecretName', signal, secretSink),
-      this.readMap(o, 'ConfigMap', o.spec.configConfigMapName, 'configConfigMapName', signal),
+      this.readMap(read, o, 'Secret', o.spec.configSecretName, 'configSecretName', signal, secretSink),
+      this.readMap(read, o, 'ConfigMap', o.spec.configConfigMapName, 'configConfigMapName', signal),
       this.renderMap(o, o === plug ? socket : plug, o.spec.configTemplate, tplData, 'configTemplate', signal),
     ]);
     warnings.push(...tpl.warnings);
@@ -293,13 +313,16 @@ export class DefaultResolver implements Resolver {
   ): Promise<CouplingInputs | UnchangedInputs> {
     const secretValues: string[] = [];
     try {
-      return await this.resolveCouplingWith(plug, socket, secretValues, signal, knownSourcesHash);
+      return await this.withReads(plug, 'coupling', (read) =>
+        this.resolveCouplingWith(read, plug, socket, secretValues, signal, knownSourcesHash),
+      );
     } catch (err) {
       throw redactedError(err, secretValues);
     }
   }
 
   private async resolveCouplingWith(
+    read: Read,
     plug: Owner,
     socket: Owner,
     secretValues: string[],
@@ -308,23 +331,22 @@ export class DefaultResolver implements Resolver {
   ): Promise<CouplingInputs | UnchangedInputs> {
     const warnings: string[] = [];
     const [plugData, socketData] = await Promise.all([
-      this.data(plug, signal, secretValues),
-      this.data(socket, signal, secretValues),
+      this.data(read, plug, signal, secretValues),
+      this.data(read, socket, signal, secretValues),
     ]);
     const varData = (o: Owner) => ({
       plug: o === plug ? plug.raw : withoutStatus(plug.raw),
       socket: o === socket ? socket.raw : withoutStatus(socket.raw),
     });
     const [plugVars, socketVars] = await Promise.all([
-      this.vars(plug, plug.spec.vars, 'vars', varData(plug), signal),
-      this.vars(socket, socket.spec.vars, 'vars', varData(socket), signal),
+      this.vars(read, plug, plug.spec.vars, 'vars', varData(plug), signal),
+      this.vars(read, socket, socket.spec.vars, 'vars', varData(socket), signal),
     ]);
     const data = { plugData, socketData };
     const [plugSources, socketSources] = await Promise.all([
-      this.sideSources(plug, plug, socket, data, plugVars, warnings, signal, secretValues),
-      this.sideSources(socket, plug, socket, data, socketVars, warnings, signal, secretValues),
+      this.sideSources(read, plug, plug, socket, data, plugVars, warnings, signal, secretValues),
+      this.sideSources(read, socket, plug, socket, data, socketVars, warnings, signal, secretValues),
     ]);
-    const external = isExternal(plug) || isExternal(socket);
     const base = {
       plugGeneration: plug.generation,
       socketGeneration: socket.generation,
@@ -337,7 +359,7 @@ export class DefaultResolver implements Resolver {
     };
     const sourcesHash = inputsHash({ ...base, plugSources, socketSources });
     if (knownSourcesHash !== undefined && knownSourcesHash === sourcesHash)
-      return { unchanged: true, sourcesHash, external };
+      return { unchanged: true, sourcesHash };
     const apparatusCall = (o: Owner, vars: StringMap | undefined) =>
       this.apparatus?.config(
         o,
@@ -364,7 +386,6 @@ export class DefaultResolver implements Resolver {
       socket: { data: socketData, vars: socketVars, config: socketConfig },
       hash,
       sourcesHash,
-      external,
       warnings,
       secretValues,
     };
@@ -379,13 +400,16 @@ export class DefaultResolver implements Resolver {
     // Results see the coupling's data and config, which may hold Secret values too.
     const secretValues: string[] = [...inputs.secretValues];
     try {
-      return await this.resolveResultsWith(plug, socket, inputs, secretValues, signal);
+      return await this.withReads(plug, 'results', (read) =>
+        this.resolveResultsWith(read, plug, socket, inputs, secretValues, signal),
+      );
     } catch (err) {
       throw redactedError(err, secretValues);
     }
   }
 
   private async resolveResultsWith(
+    read: Read,
     plug: Owner,
     socket: Owner,
     inputs: CouplingInputs,
@@ -398,7 +422,7 @@ export class DefaultResolver implements Resolver {
         plug: o === plug ? plug.raw : withoutStatus(plug.raw),
         socket: o === socket ? socket.raw : withoutStatus(socket.raw),
       };
-      const resultVars = await this.vars(o, o.spec.resultVars, 'resultVars', base, signal);
+      const resultVars = await this.vars(read, o, o.spec.resultVars, 'resultVars', base, signal);
       const tplData: Record<string, unknown> = {
         ...base,
         plugData: inputs.plug.data,
@@ -410,8 +434,8 @@ export class DefaultResolver implements Resolver {
       // The Go operator gave socket result templates their resultVars under `vars` too.
       if (o.side === 'socket') tplData.vars = resultVars ?? {};
       const [secret, configMap, tpl] = await Promise.all([
-        this.readMap(o, 'Secret', o.spec.resultSecretName, 'resultSecretName', signal, secretValues),
-        this.readMap(o, 'ConfigMap', o.spec.resultConfigMapName, 'resultConfigMapName', signal),
+        this.readMap(read, o, 'Secret', o.spec.resultSecretName, 'resultSecretName', signal, secretValues),
+        this.readMap(read, o, 'ConfigMap', o.spec.resultConfigMapName, 'resultConfigMapName', signal),
         this.renderMap(
           o,
           o === plug ? socket : plug,

@@ -35,6 +35,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Resolve to the response text as it is (e.g. a Pod's log), not to its decoded JSON. */
   text?: boolean;
+  /** The Accept header (default application/json); e.g. metadataListAccept for metadata only. */
+  accept?: string;
 }
 
 export interface KubeClientOptions {
@@ -81,6 +83,12 @@ export function resourceLabel(path: string): string {
 export class KubeClient {
   readonly server: URL;
   private readonly agent: https.Agent | http.Agent;
+  /**
+   * Watches hold a connection each for minutes (HTTP/1.1): they get a pool of their own, without a
+   * socket limit, so that many watches (several kinds in several namespaces) never leave requests
+   * queued behind them in the bounded pool.
+   */
+  private readonly watchAgent: https.Agent | http.Agent;
   private readonly conn: KubeConnection;
   private authHeaders: Record<string, string> = {};
   private readonly bucket: TokenBucket;
@@ -100,15 +108,20 @@ export class KubeClient {
       maxSockets: opts.maxSockets ?? 32,
       maxFreeSockets: opts.maxSockets ?? 32,
     };
-    this.agent = this.server.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
-    // Count the connections the pool opens (what keeps us honest about reuse; see the test).
-    const agent = this.agent as unknown as { createConnection: (...a: unknown[]) => unknown };
-    const create = agent.createConnection.bind(agent);
-    agent.createConnection = (...a: unknown[]) => {
-      this.connectionsOpened++;
-      opts.metrics?.kubeConnections.inc();
-      return create(...a);
-    };
+    const watchOpts = { keepAlive: true };
+    const https_ = this.server.protocol === 'https:';
+    this.agent = https_ ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    this.watchAgent = https_ ? new https.Agent(watchOpts) : new http.Agent(watchOpts);
+    // Count the connections the pools open (what keeps us honest about reuse; see the test).
+    for (const a of [this.agent, this.watchAgent]) {
+      const agent = a as unknown as { createConnection: (...a: unknown[]) => unknown };
+      const create = agent.createConnection.bind(agent);
+      agent.createConnection = (...args: unknown[]) => {
+        this.connectionsOpened++;
+        opts.metrics?.kubeConnections.inc();
+        return create(...args);
+      };
+    }
     this.bucket = new TokenBucket(opts.qps ?? 500, opts.burst ?? 1000);
     this.userAgent = opts.userAgent ?? 'integration-operator';
     this.metrics = opts.metrics;
@@ -197,6 +210,7 @@ export class KubeClient {
     const headers = this.headers({
       as: opts.as,
       contentType: payload === undefined ? undefined : (opts.contentType ?? 'application/json'),
+      ...(opts.accept ? { accept: opts.accept } : {}),
     });
     if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
     const mod = this.server.protocol === 'https:' ? https : http;
@@ -239,13 +253,15 @@ export class KubeClient {
   /**
    * Opens a watch and calls `onEvent` for each event until the server ends the stream (resolves)
    * or an error occurs (rejects with ApiError; an ERROR event carrying a Status is turned into one,
-   * e.g. 410 Gone when the resourceVersion is too old).
+   * e.g. 410 Gone when the resourceVersion is too old). `accept` asks for another representation
+   * (metadataWatchAccept: metadata only).
    */
   async watch<T>(
     path: string,
     query: RequestOptions['query'],
     onEvent: (ev: WatchEvent<T>) => void,
     signal: AbortSignal,
+    opts: { accept?: string } = {},
   ): Promise<void> {
     await this.auth();
     const mod = this.server.protocol === 'https:' ? https : http;
@@ -256,13 +272,13 @@ export class KubeClient {
       const req = mod.request(
         {
           ...this.tls,
-          agent: this.agent,
+          agent: this.watchAgent,
           protocol: this.server.protocol,
           hostname: this.server.hostname,
           port: this.server.port,
           method: 'GET',
           path: fullPath,
-          headers: this.headers({}),
+          headers: this.headers(opts.accept ? { accept: opts.accept } : {}),
           signal,
         },
         (res) => {
@@ -333,6 +349,7 @@ export class KubeClient {
   /** Closes pooled connections. */
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
 

@@ -57,6 +57,23 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly referenceReads = new Counter({
+    name: `${prefix}reference_reads_total`,
+    help: 'Reads of referenced ConfigMaps, Secrets and vars objects, by where the value came from: cache (still current), shared (joined a read in flight), api (a GET as the reading ServiceAccount).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly referencePolls = new Counter({
+    name: `${prefix}reference_polls_total`,
+    help: 'GETs of referenced objects made to detect changes where no metadata watch is possible (one per object and reading ServiceAccount per period).',
+    registers: [this.registry],
+  });
+  readonly referenceScopes = new Gauge({
+    name: `${prefix}reference_scopes`,
+    help: 'Kinds (per watched namespace, or cluster-wide) of referenced objects, by how changes are detected: watch (metadata watch) or poll.',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: `${prefix}leader`,
     help: '1 when this instance holds the leader lease.',

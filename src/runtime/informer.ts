@@ -10,6 +10,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { abortableDelay } from '../kube/client.ts';
 import { ApiError, isGone } from '../kube/errors.ts';
 import { type ResourceMapping, resourcePath } from '../kube/mapper.ts';
+import { metadataListAccept, metadataWatchAccept } from '../kube/metadata.ts';
 import type { KubeList, KubeObject } from '../kube/types.ts';
 import { keyOf } from '../kube/types.ts';
 import type { Logger } from '../observe/log.ts';
@@ -31,6 +32,16 @@ export interface InformerOptions<T extends KubeObject> {
   transform?: (obj: KubeObject) => T;
   log: Logger;
   pageSize?: number;
+  /**
+   * List and watch metadata only (PartialObjectMetadata): enough to see that an object changed
+   * (its resourceVersion) without receiving its content.
+   */
+  metadataOnly?: boolean;
+  /**
+   * Told of every failed list or watch (after which the informer retries by itself). An owner that
+   * cannot use the informer without a right (403) can stop it here.
+   */
+  onError?: (err: unknown) => void;
 }
 
 const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -149,9 +160,12 @@ export class Informer<T extends KubeObject> {
             if (next) rv = next;
           },
           signal,
+          this.opts.metadataOnly ? { accept: metadataWatchAccept } : {},
         );
         if (Date.now() - startedAt > 1000) backoffMs = 250;
       } catch (err) {
+        if (signal.aborted) break;
+        this.opts.onError?.(err);
         if (signal.aborted) break;
         if (isGone(err)) {
           log.debug('watch expired (410 Gone): relisting');
@@ -190,8 +204,10 @@ export class Informer<T extends KubeObject> {
         query: { limit: this.opts.pageSize ?? 500, continue: cont, labelSelector: this.opts.labelSelector },
         signal,
         timeoutMs: 60_000,
+        ...(this.opts.metadataOnly ? { accept: metadataListAccept } : {}),
       });
-      items.push(...page.items);
+      // An empty PartialObjectMetadataList has `items: null`.
+      items.push(...(page.items ?? []));
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);

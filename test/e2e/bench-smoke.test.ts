@@ -19,10 +19,12 @@ describe('benchmark smoke run', () => {
         'latency:10',
         'update:50',
         'restart:100',
+        'refs:20',
       ],
       {
         cwd: repoRoot,
         timeoutMs: 600_000,
+        env: { ...process.env, BENCH_IDLE_SECONDS: '5' },
       },
     );
     console.log(
@@ -31,7 +33,15 @@ describe('benchmark smoke run', () => {
         .filter((l) => l.startsWith('|'))
         .join('\n'),
     );
-    for (const s of ['ceiling', 'couple 50', 'resources 20', 'latency 10', 'update 50', 'restart 100']) {
+    for (const s of [
+      'ceiling',
+      'couple 50',
+      'resources 20',
+      'latency 10',
+      'update 50',
+      'restart 100',
+      'refs 20',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`\\| ${s} `));
     }
     // restart: nothing repeated, nothing written (the one property a smoke run can check exactly)
@@ -39,5 +49,8 @@ describe('benchmark smoke run', () => {
     const cells = restart.split('|').map((c) => c.trim());
     expect(cells[4]).toBe('0');
     expect(cells[5]).toBe('0');
+    // refs: referenced Secrets are watched, so an idle operator sends no request at all.
+    const refs = r.stdout.split('\n').find((l) => l.startsWith('| refs 20 '))!;
+    expect(refs.split('|').map((c) => c.trim())[3]).toBe('0');
   });
 });

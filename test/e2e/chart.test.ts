@@ -46,6 +46,8 @@ const operatorRules: PolicyRule[] = [
   },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
   { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+  // referenceWatch (default on): metadata-only watches of referenced ConfigMaps and Secrets.
+  { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['list', 'watch'] },
 ];
 const namespaceRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
@@ -138,6 +140,35 @@ describe('helm chart', () => {
     expect(ofKind(namespaced, 'Role')).toEqual([]);
   });
 
+  it('grants list/watch on referenced kinds only with referenceWatch, plus the extra kinds named', async () => {
+    const fullname = `${release}-integration-operator`;
+    const off = await renderChart({ release, namespace: ns, values: { referenceWatch: { enabled: false } } });
+    expect(named(off, 'ClusterRole', fullname).rules).toEqual(operatorRules.slice(0, -1));
+    expect(chartEnvironment(off, ns).REFERENCE_WATCH).toBe('false');
+    expect(parseConfig([], chartEnvironment(off, ns)).referenceWatch).toBe(false);
+    const extra = await renderChart({
+      release,
+      namespace: ns,
+      values: {
+        referenceWatch: { extraResources: [{ apiGroups: ['batch'], resources: ['jobs', 'cronjobs'] }] },
+      },
+    });
+    expect(named(extra, 'ClusterRole', fullname).rules).toEqual([
+      ...operatorRules,
+      { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list', 'watch'] },
+    ]);
+    const wildcard = await run(helmBin(), [
+      'template',
+      release,
+      chartDir,
+      '--set',
+      'referenceWatch.extraResources[0].apiGroups[0]=*',
+      '--set',
+      'referenceWatch.extraResources[0].resources[0]=jobs',
+    ]);
+    expect(wildcard.code).not.toBe(0);
+  });
+
   it('gives the operator an environment its own parser reads back as the values say', async () => {
     const objs = await renderChart({
       release,
@@ -150,6 +181,7 @@ describe('helm chart', () => {
         apparatus: { allowedHosts: ['*.svc', '10.0.0.0/8'], timeoutMs: 60000, attempts: 4 },
         allowClusterScopedResources: true,
         kubeApi: { qps: 1000000, burst: 2000 },
+        referenceWatch: { enabled: true },
         referenceResyncSeconds: 45,
         cleanupTimeoutSeconds: 1200,
       },
@@ -181,6 +213,7 @@ describe('helm chart', () => {
       templateWorkers: 3,
       kubeApiQps: 1000000,
       kubeApiBurst: 2000,
+      referenceWatch: true,
       referenceResyncSeconds: 45,
       cleanupTimeoutSeconds: 1200,
       logLevel: 'debug',
@@ -191,6 +224,7 @@ describe('helm chart', () => {
     expect(defaults.watchNamespaces).toBeUndefined();
     expect(defaults.apparatusAllowedHosts).toBe('*.svc,*.svc.cluster.local');
     expect(defaults.referenceResyncSeconds).toBe(20);
+    expect(defaults.referenceWatch).toBe(true);
     expect(defaults.allowClusterScopedResources).toBe(false);
   });
 
@@ -371,14 +405,19 @@ describe('the chart ServiceAccount', () => {
       { verb: 'impersonate', group: core, resource: 'serviceaccounts', namespace: other, name: 'default' },
       { verb: 'list', group: core, resource: 'namespaces' },
       { verb: 'watch', group: core, resource: 'namespaces' },
+      // Metadata-only watches of referenced objects (the operator never asks for their content).
+      { verb: 'list', group: core, resource: 'secrets' },
+      { verb: 'watch', group: core, resource: 'secrets', namespace: other },
+      { verb: 'list', group: core, resource: 'configmaps', namespace: other },
       { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: ns },
       { verb: 'get', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: sa },
       { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: ns, name: sa },
     ];
     const denied: Array<Record<string, string>> = [
       { verb: 'get', group: core, resource: 'secrets', namespace: other, name: 'x' },
-      { verb: 'list', group: core, resource: 'secrets' },
-      { verb: 'list', group: core, resource: 'configmaps', namespace: other },
+      { verb: 'get', group: core, resource: 'configmaps', namespace: other, name: 'x' },
+      { verb: 'update', group: core, resource: 'secrets', namespace: other, name: 'x' },
+      { verb: 'list', group: 'batch', resource: 'jobs', namespace: other },
       { verb: 'create', group: core, resource: 'pods', namespace: other },
       { verb: 'create', group: 'batch', resource: 'jobs', namespace: other },
       { verb: 'create', group: io, resource: 'plugs', namespace: other },
@@ -429,6 +468,7 @@ describe('the chart ServiceAccount', () => {
       { verb: 'impersonate', group: core, resource: 'serviceaccounts', namespace: inside, name: 'default' },
       { verb: 'create', group: core, resource: 'events', namespace: watched[1]! },
       { verb: 'list', group: core, resource: 'namespaces' },
+      { verb: 'watch', group: core, resource: 'secrets', namespace: inside },
     ];
     while (!(await Promise.all(wanted.map(can))).every(Boolean)) {
       if (Date.now() > deadline) throw new Error(`not granted: ${JSON.stringify(wanted)}`);
@@ -436,6 +476,8 @@ describe('the chart ServiceAccount', () => {
     }
     expect(await can({ verb: 'list', group: io, resource: 'plugs' })).toBe(false);
     expect(await can({ verb: 'list', group: io, resource: 'plugs', namespace: outside })).toBe(false);
+    expect(await can({ verb: 'list', group: core, resource: 'secrets', namespace: outside })).toBe(false);
+    expect(await can({ verb: 'list', group: core, resource: 'secrets' })).toBe(false);
     expect(
       await can({
         verb: 'impersonate',

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
+import { ApiError } from '../../src/kube/errors.ts';
+import { versionOnly } from '../../src/kube/metadata.ts';
 import { Kube } from '../../src/kube/objects.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { silentLogger } from '../../src/observe/log.ts';
@@ -94,6 +96,71 @@ describe('informer', () => {
       );
       expect(inf.store.get('default/after')).toBeDefined();
       expect(inf.store.get('default/doomed')).toBeUndefined();
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+
+  it('watches metadata only, and relists after 410 Gone when a restarted API server no longer has its resourceVersion', async () => {
+    const errors: unknown[] = [];
+    /** What the API server sent, before the informer cut it down. */
+    const received: KubeObject[] = [];
+    const inf = new Informer<KubeObject>({
+      client,
+      resource: { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
+      namespaces: ['default'],
+      log: silentLogger,
+      metadataOnly: true,
+      transform: (o) => {
+        received.push(o);
+        return versionOnly(o);
+      },
+      onError: (err) => errors.push(err),
+    });
+    const seen: Array<{ name: string; rv: string }> = [];
+    const note = (o: KubeObject) =>
+      seen.push({ name: o.metadata.name ?? '', rv: o.metadata.resourceVersion ?? '' });
+    inf.addHandler({ onAdd: note, onUpdate: (_old, o) => note(o) });
+    const stop = new AbortController();
+    const running = inf.start(stop.signal);
+    try {
+      // An empty namespace: the metadata list answers `items: null`.
+      await inf.waitForSync();
+      const created = await kube.create<KubeObject>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'meta', namespace: 'default' },
+        stringData: { password: 'hunter2' },
+      });
+      await eventually(() => seen.some((s) => s.name === 'meta'), { what: 'the Secret to be seen' });
+      // Only what a change detector needs is kept; no data ever arrives.
+      expect(inf.store.get('default/meta')).toEqual({
+        metadata: {
+          name: 'meta',
+          namespace: 'default',
+          uid: created.metadata.uid,
+          resourceVersion: created.metadata.resourceVersion,
+        },
+      });
+
+      await stopApiserver(state);
+      await eventually(() => inf.restarts > 0, { what: 'the informer to notice', timeoutMs: 60_000 });
+      await startApiserver(state);
+      const changed = await kube.mergePatch(
+        { apiVersion: 'v1', kind: 'Secret', namespace: 'default', name: 'meta' },
+        { stringData: { password: 'changed' } },
+      );
+      await eventually(() => seen.some((s) => s.rv === changed.metadata.resourceVersion), {
+        what: 'the change made across the restart',
+        timeoutMs: 60_000,
+      });
+      // The restarted API server's watch cache starts at a newer version: 410 Gone, then a relist.
+      expect(errors.some((e) => e instanceof ApiError && e.status === 410)).toBe(true);
+      expect(inf.relists).toBeGreaterThanOrEqual(2);
+      // The API server sent metadata only: PartialObjectMetadata in watch events, no data anywhere.
+      expect(received.filter((o) => o.kind === 'PartialObjectMetadata').length).toBeGreaterThan(0);
+      for (const o of received) expect(Object.keys(o).sort()).toEqual(['apiVersion', 'kind', 'metadata']);
     } finally {
       stop.abort();
       await running;

@@ -51,11 +51,15 @@ export interface OperatorTestOptions {
   verbose?: boolean;
   managedUrlTemplate?: string;
   reapIntervalMs?: number;
+  /** Run as another identity (a kubeconfig of a restricted user); default: the test admin. */
+  kubeconfig?: string;
+  referenceWatch?: boolean;
+  referenceWatchLingerMs?: number;
 }
 
 export async function startOperator(opts: OperatorTestOptions): Promise<InProcessOperator> {
   const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath());
+  kc.loadFromFile(opts.kubeconfig ?? kubeconfigPath());
   const metrics = new Metrics();
   const log =
     opts.verbose || process.env.TEST_OPERATOR_LOG
@@ -78,6 +82,10 @@ export async function startOperator(opts: OperatorTestOptions): Promise<InProces
     workers: opts.workers ?? 3,
     watchNamespaces: opts.namespaces,
     referenceResyncMs: opts.referenceResyncMs ?? 2_000,
+    ...(opts.referenceWatch !== undefined ? { referenceWatch: opts.referenceWatch } : {}),
+    ...(opts.referenceWatchLingerMs !== undefined
+      ? { referenceWatchLingerMs: opts.referenceWatchLingerMs }
+      : {}),
     cleanupTimeoutMs: opts.cleanupTimeoutMs ?? 600_000,
     allowClusterScopedResources: opts.allowClusterScoped ?? false,
     seams: defaultSeams({
@@ -186,34 +194,4 @@ export async function deleteNamespaces(kube: Kube, names: string[], timeoutMs = 
   );
 }
 
-/** Verbs a tenant ServiceAccount needs on what its templates apply (server-side apply, recreate, cleanup). */
-export const writeVerbs = ['get', 'create', 'patch', 'delete'];
-
-/**
- * Gives a tenant ServiceAccount (created unless `existing`) a Role with `rules` in its namespace:
- * the rights the operator uses on its behalf (impersonation).
- */
-export async function grant(
-  kube: Kube,
-  namespace: string,
-  sa: string,
-  rules: unknown[],
-  opts: { existing?: boolean; role?: string } = {},
-): Promise<void> {
-  const role = opts.role ?? sa;
-  if (!opts.existing)
-    await kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace } });
-  await kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: role, namespace },
-    rules,
-  } as KubeObject);
-  await kube.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: role, namespace },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
-    subjects: [{ kind: 'ServiceAccount', name: sa, namespace }],
-  } as KubeObject);
-}
+export { grant, writeVerbs } from './rbac.ts';

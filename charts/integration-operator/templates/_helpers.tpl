@@ -94,6 +94,7 @@ setting replaces it (Kubernetes would otherwise keep two entries of one name).
   (dict "name" "ALLOW_CLUSTER_SCOPED_RESOURCES" "value" (toString (eq (toString $v.allowClusterScopedResources) "true")))
   (dict "name" "KUBE_API_QPS" "value" (ternary (toString (int64 $v.kubeApi.qps)) (toString $v.kubeApi.qps) (eq (float64 $v.kubeApi.qps) (float64 (int64 $v.kubeApi.qps)))))
   (dict "name" "KUBE_API_BURST" "value" (toString (int64 $v.kubeApi.burst)))
+  (dict "name" "REFERENCE_WATCH" "value" (toString (eq (toString $v.referenceWatch.enabled) "true")))
   (dict "name" "REFERENCE_RESYNC_SECONDS" "value" (toString (int64 $v.referenceResyncSeconds)))
   (dict "name" "CLEANUP_TIMEOUT_SECONDS" "value" (toString (int64 $v.cleanupTimeoutSeconds)))
 -}}

@@ -39,7 +39,6 @@ function inputs(hash: string): CouplingInputs {
     socket: side,
     hash,
     sourcesHash: hash,
-    external: false,
     warnings: [],
     secretValues: [],
   };
