@@ -238,7 +238,18 @@ export interface AuditCounts {
   writes: number;
   reads: number;
   byVerb: Record<string, number>;
+  /** Keyed by verb and resource (with subresource): `patch plugs/status`, `create jobs`. */
   byResource: Record<string, number>;
+}
+
+/**
+ * The requests of an audit count per unit of work (per coupling, per update), by verb and resource,
+ * largest first: lines like `  1.00  patch plugs/status`.
+ */
+export function perUnit(counts: AuditCounts, n: number): string[] {
+  return Object.entries(counts.byResource)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${(v / n).toFixed(2).padStart(7)}  ${k}`);
 }
 
 /** Counts the operator's requests in the audit log from byte offset `from` (ResponseComplete stage). */
@@ -277,6 +288,32 @@ export async function auditCounts(
     else counts.reads++;
   }
   return { ...counts, offset: size };
+}
+
+/**
+ * A Role with `rules` in `ns`, bound to the ServiceAccount `sa` (the rights the operator uses on
+ * its behalf); the ServiceAccount is created unless it is `default`.
+ */
+export async function grant(bench: Bench, ns: string, sa: string, rules: unknown[]): Promise<void> {
+  if (sa !== 'default')
+    await bench.kube.create({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: sa, namespace: ns },
+    });
+  await bench.kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: sa, namespace: ns },
+    rules,
+  } as KubeObject);
+  await bench.kube.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: sa, namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+  } as KubeObject);
 }
 
 /** Creates objects with bounded concurrency. */
