@@ -135,6 +135,21 @@ const literalSocket = (ns: string): KubeObject => ({
   spec: { interface: { config: { plug: { database: { required: true } } } }, config: { host: 'db.svc' } },
 });
 
+/**
+ * Whether the operator's own limits set the pace: seconds its requests waited for the client-side
+ * rate limit, and the mean time of a template render including its wait for a sandbox worker.
+ */
+async function limitFigures(op: OperatorProc): Promise<Record<string, number>> {
+  const renders = await scrapeCounter(op, 'integration_operator_template_render_duration_seconds_count');
+  const renderSeconds = await scrapeCounter(op, 'integration_operator_template_render_duration_seconds_sum');
+  return {
+    'rate-limit wait s': Number(
+      (await scrapeCounter(op, 'integration_operator_kube_rate_limit_wait_seconds_total')).toFixed(2),
+    ),
+    ...(renders ? { 'render ms': Number(((renderSeconds / renders) * 1000).toFixed(1)) } : {}),
+  };
+}
+
 async function operatorFigures(
   bench: Bench,
   op: OperatorProc,
@@ -153,6 +168,7 @@ async function operatorFigures(
       'reconciles/coupling': Number((reconciles / n).toFixed(2)),
       'peak RSS MiB': usage.peakRssMiB,
       'CPU s': usage.cpuSeconds,
+      ...(await limitFigures(op)),
       ...extra,
     },
   };
@@ -546,6 +562,13 @@ async function recreate(bench: Bench, n: number): Promise<Row[]> {
     () => `${watch.coupled()}/${n} coupled`,
   );
   const coupleCpu = cpuSince(cpu0);
+  // The Events are sent in the background: how long after the last coupling until every plug's is.
+  const eventsSent = () =>
+    scrapeCounter(op, 'integration_operator_kube_requests_total', 'resource="events",code="201"');
+  while ((await eventsSent()) < n && performance.now() - t0 < seconds * 1000 + 120_000)
+    await new Promise((r) => setTimeout(r, 100));
+  const eventsLag = (performance.now() - t0) / 1000 - seconds;
+  const limits = await limitFigures(op);
   const audit1 = await auditCounts(bench.state, audit0.offset);
   const jobs = await jobsOf(bench, ns);
   if (jobs.size !== n) throw new Error(`recreate ${n}: ${jobs.size} Jobs after coupling, expected ${n}`);
@@ -558,6 +581,8 @@ async function recreate(bench: Bench, n: number): Promise<Row[]> {
     'requests/coupling': Number((audit1.requests / n).toFixed(2)),
     'peak RSS MiB': usage1.peakRssMiB,
     ...coupleCpu,
+    ...limits,
+    'Events lag s': Number(eventsLag.toFixed(2)),
     Jobs: jobs.size,
   };
   console.log(`recreate ${n}: requests per coupling by verb and resource (audit log)`);

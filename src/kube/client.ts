@@ -140,8 +140,10 @@ export class KubeClient {
     await this.auth();
     let attempt = 0;
     for (;;) {
+      const queued = performance.now();
       await this.bucket.take(opts.signal);
       const started = performance.now();
+      if (started > queued) this.metrics?.kubeRateLimitWait.inc((started - queued) / 1000);
       try {
         const res = await this.send(opts);
         this.metrics?.kubeRequests.inc({
