@@ -107,7 +107,7 @@ export class KubeClient {
       opts.metrics?.kubeConnections.inc();
       return create(...a);
     };
-    this.bucket = new TokenBucket(opts.qps ?? 500, opts.burst ?? 1000);
+    this.bucket = new TokenBucket(opts.qps ?? 1000, opts.burst ?? 2000);
     this.userAgent = opts.userAgent ?? 'integration-operator';
     this.metrics = opts.metrics;
     this.log = opts.log;
