@@ -44,6 +44,7 @@ export interface ChaosOptions {
   convergeTimeoutMs: number;
   /** Random gap between kills (ms). */
   killGapMs: [number, number];
+  /** MAX_CONCURRENT_RECONCILES of the operator (default: the operator's default). */
   workers?: number;
   /** Control-plane state folder (default: a fresh temporary one). */
   stateDir?: string;
@@ -129,6 +130,9 @@ function socketSpec(i: number): Record<string, unknown> {
     resources: [
       {
         when: ['coupled', 'updated'],
+        // Odd sockets recreate their object on every event (create-only at a first coupling,
+        // delete then apply on updates and after a kill between the apply and its record).
+        ...(i % 2 === 1 ? { do: 'recreate' } : {}),
         template: {
           apiVersion: 'v1',
           kind: 'ConfigMap',
@@ -309,7 +313,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       DEBUG_SOCKET_ENDPOINT: socketApp.url,
       APPARATUS_ENDPOINT_OVERRIDES: `Socket/${ns}/${flakySocket}=${flakyApp.url}`,
       WATCH_NAMESPACE: ns,
-      MAX_CONCURRENT_RECONCILES: String(opts.workers ?? 3),
+      ...(opts.workers ? { MAX_CONCURRENT_RECONCILES: String(opts.workers) } : {}),
       APPARATUS_TIMEOUT_MS: '3000',
       APPARATUS_ATTEMPTS: '2',
       LOG_LEVEL: 'warn',

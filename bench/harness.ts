@@ -258,9 +258,20 @@ export interface AuditCounts {
   writes: number;
   reads: number;
   byVerb: Record<string, number>;
+  /** Keyed by verb and resource (with subresource): `patch plugs/status`, `create jobs`. */
   byResource: Record<string, number>;
   /** Identity (the operator itself, or the ServiceAccount it impersonated) -> "verb resource" -> count. */
   byIdentity: Record<string, Record<string, number>>;
+}
+
+/**
+ * The requests of an audit count per unit of work (per coupling, per update), by verb and resource,
+ * largest first: lines like `  1.00  patch plugs/status`.
+ */
+export function perUnit(counts: AuditCounts, n: number): string[] {
+  return Object.entries(counts.byResource)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${(v / n).toFixed(2).padStart(7)}  ${k}`);
 }
 
 /** Counts the operator's requests in the audit log from byte offset `from` (ResponseComplete stage). */

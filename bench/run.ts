@@ -11,6 +11,9 @@
 //                  default 60), the shared Secret changed -> all updated (N <= 1000, or BENCH_REFS_FANOUT=1),
 //                  each of the 50 own Secrets changed in turn -> that plug updated, p50/p99.
 //                  BENCH_REFERENCE_WATCH=false runs the operator without metadata watches (polling).
+//   recreate:N     the Go operator's sample socket (config from a Secret, a Job per plug recreated on
+//                  coupled/updated: bench/go-sample.ts), N plugs at once; then a literal config key of
+//                  the socket changes and every Job is recreated (two rows)
 // `npm run bench:smoke` runs small variants (CI keeps the suite alive with it).
 import { writeFileSync } from 'node:fs';
 import { apiVersion } from '../src/api/common.ts';
@@ -25,6 +28,7 @@ import {
   cpuSeconds,
   createAll,
   type OperatorProc,
+  perUnit,
   printRows,
   progress,
   type Row,
@@ -38,6 +42,8 @@ interface PlugState {
   coupledAt?: number;
   plugEvent?: string;
   plugHash?: string;
+  socketEvent?: string;
+  socketHash?: string;
 }
 
 /** Follows the plugs of a namespace through a watch (listing thousands in a loop would load the API server more than the operator). */
@@ -60,7 +66,12 @@ function watchPlugs(bench: Bench, ns: string) {
     const st = p.status as
       | {
           conditions?: Array<{ type: string; status: string }>;
-          lifecycle?: { coupling?: { plug?: { event?: string; hash?: string } } };
+          lifecycle?: {
+            coupling?: {
+              plug?: { event?: string; hash?: string };
+              socket?: { event?: string; hash?: string };
+            };
+          };
         }
       | undefined;
     const s = plugs.get(name) ?? {};
@@ -68,6 +79,8 @@ function watchPlugs(bench: Bench, ns: string) {
       s.coupledAt ??= performance.now();
     s.plugEvent = st?.lifecycle?.coupling?.plug?.event;
     s.plugHash = st?.lifecycle?.coupling?.plug?.hash;
+    s.socketEvent = st?.lifecycle?.coupling?.socket?.event;
+    s.socketHash = st?.lifecycle?.coupling?.socket?.hash;
     plugs.set(name, s);
   };
   inf.addHandler({ onAdd: see, onUpdate: (_o, p) => see(p) });
@@ -127,6 +140,21 @@ const literalSocket = (ns: string): KubeObject => ({
   spec: { interface: { config: { plug: { database: { required: true } } } }, config: { host: 'db.svc' } },
 });
 
+/**
+ * Whether the operator's own limits set the pace: seconds its requests waited for the client-side
+ * rate limit, and the mean time of a template render including its wait for a sandbox worker.
+ */
+async function limitFigures(op: OperatorProc): Promise<Record<string, number>> {
+  const renders = await scrapeCounter(op, 'integration_operator_template_render_duration_seconds_count');
+  const renderSeconds = await scrapeCounter(op, 'integration_operator_template_render_duration_seconds_sum');
+  return {
+    'rate-limit wait s': Number(
+      (await scrapeCounter(op, 'integration_operator_kube_rate_limit_wait_seconds_total')).toFixed(2),
+    ),
+    ...(renders ? { 'render ms': Number(((renderSeconds / renders) * 1000).toFixed(1)) } : {}),
+  };
+}
+
 async function operatorFigures(
   bench: Bench,
   op: OperatorProc,
@@ -145,6 +173,7 @@ async function operatorFigures(
       'reconciles/coupling': Number((reconciles / n).toFixed(2)),
       'peak RSS MiB': usage.peakRssMiB,
       'CPU s': usage.cpuSeconds,
+      ...(await limitFigures(op)),
       ...extra,
     },
   };
@@ -617,6 +646,191 @@ async function references(bench: Bench, n: number): Promise<Row> {
   return result;
 }
 
+const jobRef = { apiVersion: 'batch/v1', kind: 'Job' };
+
+interface JobSummary {
+  uid: string;
+  pgport: string | undefined;
+}
+
+/** The Jobs of a namespace by name, with the PGPORT their template carries. */
+async function jobsOf(bench: Bench, ns: string): Promise<Map<string, JobSummary>> {
+  const out = new Map<string, JobSummary>();
+  let cont: string | undefined;
+  do {
+    const list = await bench.kube.list({ ...jobRef, namespace: ns }, { limit: 500, continue: cont });
+    for (const j of list.items) {
+      const env = (
+        j.spec as {
+          template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+        }
+      )?.template?.spec?.containers?.[0]?.env;
+      out.set(j.metadata.name ?? '', {
+        uid: j.metadata.uid ?? '',
+        pgport: env?.find((e) => e.name === 'PGPORT')?.value,
+      });
+    }
+    cont = list.metadata?.continue || undefined;
+  } while (cont);
+  return out;
+}
+
+async function countPods(bench: Bench, ns: string): Promise<number> {
+  let n = 0;
+  let cont: string | undefined;
+  do {
+    const list = await bench.kube.list(
+      { apiVersion: 'v1', kind: 'Pod', namespace: ns },
+      { limit: 500, continue: cont },
+    );
+    n += list.items.length;
+    cont = list.metadata?.continue || undefined;
+  } while (cont);
+  return n;
+}
+
+const noKubelet =
+  'no kubelet in the local control plane: the Jobs never run, but kube-controller-manager (job controller, garbage collector) creates and deletes their Pods, loading the API server as in a real cluster';
+
+/**
+ * The socket users really write (bench/go-sample.ts: the Go operator's sample, config from a Secret,
+ * a Job `createdb-<plug>` per plug with `do: recreate` on coupled and updated), n plugs created at
+ * once; then a literal config key of the socket (`spec.config.port`, which wins over the Secret's)
+ * changes, so every plug performs `updated` and every Job is recreated. The socket's spec is the
+ * trigger, not the Secret: a changed Secret is found by reference tracking (a separate mechanism).
+ */
+async function recreate(bench: Bench, n: number): Promise<Row[]> {
+  const ns = await namespace(bench, `recreate-${n}`);
+  progress(`recreate ${n}: ${noKubelet}`);
+  // The socket acts as its namespace's default ServiceAccount: reads its Secret, recreates Jobs.
+  await grant(
+    bench.kube,
+    ns,
+    'default',
+    [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
+    ],
+    { existing: true },
+  );
+  await bench.kube.create(goSampleSecret(ns));
+  const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
+  const watch = watchPlugs(bench, ns);
+  await watch.synced();
+  const cpu = () => ({
+    apiserver: cpuSeconds(bench.state.pids.apiserver),
+    etcd: cpuSeconds(bench.state.pids.etcd),
+    controllerManager: cpuSeconds(bench.state.pids.controllerManager),
+    operator: op.usage().cpuSeconds,
+  });
+  const cpuSince = (c0: ReturnType<typeof cpu>) => {
+    const c = cpu();
+    return {
+      'operator CPU s': Number((c.operator - c0.operator).toFixed(1)),
+      'API server CPU s': Number((c.apiserver - c0.apiserver).toFixed(1)),
+      'etcd CPU s': Number((c.etcd - c0.etcd).toFixed(1)),
+      'controller-manager CPU s': Number((c.controllerManager - c0.controllerManager).toFixed(1)),
+    };
+  };
+  const audit0 = await auditCounts(bench.state);
+  await bench.kube.create(goSampleSocket(ns));
+  const cpu0 = cpu();
+  progress(`recreate ${n}: creating ${n} plugs`);
+  const t0 = performance.now();
+  await createAll(bench.kube, goSamplePlugs(ns, n));
+  const seconds = await waitUntil(
+    `recreate ${n}`,
+    () => watch.coupled() >= n,
+    t0,
+    900_000,
+    () => `${watch.coupled()}/${n} coupled`,
+  );
+  const coupleCpu = cpuSince(cpu0);
+  // The Events are sent in the background: how long after the last coupling until every plug's is.
+  const eventsSent = () =>
+    scrapeCounter(op, 'integration_operator_kube_requests_total', 'resource="events",code="201"');
+  while ((await eventsSent()) < n && performance.now() - t0 < seconds * 1000 + 120_000)
+    await new Promise((r) => setTimeout(r, 100));
+  const eventsLag = (performance.now() - t0) / 1000 - seconds;
+  const limits = await limitFigures(op);
+  const audit1 = await auditCounts(bench.state, audit0.offset);
+  const jobs = await jobsOf(bench, ns);
+  if (jobs.size !== n) throw new Error(`recreate ${n}: ${jobs.size} Jobs after coupling, expected ${n}`);
+  const usage1 = op.usage();
+  const coupleRow: Row = {
+    scenario: `recreate ${n}`,
+    seconds: Number(seconds.toFixed(2)),
+    'couplings/s': Math.round(n / seconds),
+    'writes/coupling': Number((audit1.writes / n).toFixed(2)),
+    'requests/coupling': Number((audit1.requests / n).toFixed(2)),
+    'peak RSS MiB': usage1.peakRssMiB,
+    ...coupleCpu,
+    ...limits,
+    'Events lag s': Number(eventsLag.toFixed(2)),
+    Jobs: jobs.size,
+  };
+  console.log(`recreate ${n}: requests per coupling by verb and resource (audit log)`);
+  for (const l of perUnit(audit1, n)) console.log(l);
+
+  // Phase 2: the socket's config changes; every plug performs updated, every Job is recreated.
+  const before = new Map([...watch.plugs].map(([k, v]) => [k, v.socketHash]));
+  const pods1 = await countPods(bench, ns);
+  progress(`recreate ${n}: ${pods1} Pods created by the job controller so far`);
+  const audit2 = await auditCounts(bench.state);
+  const cpu2 = cpu();
+  progress(`recreate ${n}: changing the socket's spec.config.port (overrides the Secret's port)`);
+  const t2 = performance.now();
+  await bench.kube.mergePatch(
+    { apiVersion, kind: 'Socket', namespace: ns, name: 'postgres' },
+    { spec: { config: { port: '5433' } } },
+  );
+  const updated = () =>
+    [...watch.plugs].filter(
+      ([k, v]) =>
+        v.plugEvent === 'updated' &&
+        v.socketEvent === 'updated' &&
+        v.socketHash !== undefined &&
+        v.socketHash !== before.get(k),
+    ).length;
+  const updateSeconds = await waitUntil(
+    `recreate ${n} update`,
+    () => updated() >= n,
+    t2,
+    900_000,
+    () => `${updated()}/${n} updated`,
+  );
+  const updateCpu = cpuSince(cpu2);
+  const audit3 = await auditCounts(bench.state, audit2.offset);
+  const after = await jobsOf(bench, ns);
+  const recreated = [...after].filter(
+    ([name, j]) => j.pgport === '5433' && jobs.get(name) && jobs.get(name)!.uid !== j.uid,
+  ).length;
+  if (recreated !== n)
+    throw new Error(`recreate ${n}: ${recreated} of ${n} Jobs recreated with the new port`);
+  const updateRow: Row = {
+    scenario: `recreate ${n}: socket config changed`,
+    seconds: Number(updateSeconds.toFixed(2)),
+    'updates/s': Math.round(n / updateSeconds),
+    'writes/update': Number((audit3.writes / n).toFixed(2)),
+    'requests/update': Number((audit3.requests / n).toFixed(2)),
+    'peak RSS MiB': op.usage().peakRssMiB,
+    ...updateCpu,
+    'Jobs recreated': recreated,
+  };
+  console.log(`recreate ${n}: requests per update by verb and resource (audit log)`);
+  for (const l of perUnit(audit3, n)) console.log(l);
+  console.log(`recreate ${n}: ${noKubelet}`);
+  await watch.stop();
+  await op.stop();
+  saveResult(`recreate-${n}`, {
+    note: noKubelet,
+    workers: process.env.BENCH_WORKERS ?? 'default',
+    couple: { result: coupleRow, audit: audit1, perCoupling: perUnit(audit1, n) },
+    update: { result: updateRow, audit: audit3, perUpdate: perUnit(audit3, n) },
+  });
+  return [coupleRow, updateRow];
+}
+
 async function ceiling(bench: Bench): Promise<Row> {
   const ns = await namespace(bench, 'ceiling');
   const n = 1000;
@@ -659,7 +873,7 @@ async function ceiling(bench: Bench): Promise<Row> {
   return { scenario: 'ceiling', seconds: Number(s.toFixed(2)), 'status patches/s': Math.round(n / s) };
 }
 
-const scenarios: Record<string, (bench: Bench, n: number) => Promise<Row>> = {
+const scenarios: Record<string, (bench: Bench, n: number) => Promise<Row | Row[]>> = {
   ceiling: (b) => ceiling(b),
   couple,
   resources,
@@ -667,6 +881,7 @@ const scenarios: Record<string, (bench: Bench, n: number) => Promise<Row>> = {
   update,
   restart,
   refs: references,
+  recreate,
 };
 const defaults: Record<string, number> = {
   refs: 1000,
@@ -675,6 +890,7 @@ const defaults: Record<string, number> = {
   latency: 100,
   update: 1000,
   restart: 10000,
+  recreate: 1000,
 };
 
 async function main(): Promise<void> {
@@ -692,6 +908,7 @@ async function main(): Promise<void> {
         'restart:10000',
         'refs:1000',
         'refs:10000',
+        'recreate:1000',
       ];
   const bench = await startBench();
   const rows: Row[] = [];
@@ -700,9 +917,11 @@ async function main(): Promise<void> {
       const [name, arg] = s.split(':');
       const fn = scenarios[name ?? ''];
       if (!fn) throw new Error(`unknown scenario ${s} (${Object.keys(scenarios).join(', ')})`);
-      const row = await fn(bench, Number(arg ?? defaults[name ?? ''] ?? 100));
-      rows.push(row);
-      printRows([row]);
+      const out = await fn(bench, Number(arg ?? defaults[name ?? ''] ?? 100));
+      for (const row of Array.isArray(out) ? out : [out]) {
+        rows.push(row);
+        printRows([row]);
+      }
     }
   } finally {
     await bench.close();

@@ -68,8 +68,8 @@ const options = {
   'max-concurrent-reconciles': [
     'MAX_CONCURRENT_RECONCILES',
     int(1, 256),
-    '3',
-    'concurrent reconciles per controller',
+    '16',
+    'concurrent reconciles of the Plug controller (the Socket controller uses at most 2)',
   ],
   'apparatus-allowed-hosts': [
     'APPARATUS_ALLOWED_HOSTS',
@@ -113,10 +113,10 @@ const options = {
   'kube-api-qps': [
     'KUBE_API_QPS',
     z.coerce.number().min(0),
-    '500',
+    '1000',
     'client-side request rate limit (0: none)',
   ],
-  'kube-api-burst': ['KUBE_API_BURST', int(1), '1000', 'client-side request burst'],
+  'kube-api-burst': ['KUBE_API_BURST', int(1), '2000', 'client-side request burst'],
   'reference-watch': [
     'REFERENCE_WATCH',
     bool,

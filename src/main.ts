@@ -97,6 +97,14 @@ async function loadLocalControlPlane(): Promise<LocalControlPlane> {
   }
 }
 
+/**
+ * Connections to the API server: one per request in flight (HTTP/1.1), so enough for every worker
+ * and as many Event senders (see createOperator), plus the long-lived watches, never fewer than 32.
+ */
+export function connectionPoolSize(workers: number): number {
+  return Math.max(32, 2 * workers + 16);
+}
+
 /** Applies the CRDs (embedded mode only; a real install gets them from the Helm chart). */
 async function installEmbeddedCrds(connection: KubeConnection): Promise<void> {
   const client = new KubeClient({ connection });
@@ -124,6 +132,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     connection: cluster.connection,
     qps: cfg.kubeApiQps,
     burst: cfg.kubeApiBurst,
+    maxSockets: connectionPoolSize(cfg.maxConcurrentReconciles),
     metrics,
     log,
     userAgent: 'integration-operator',

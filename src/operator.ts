@@ -127,7 +127,13 @@ export function createOperator(opts: OperatorOptions): Operator {
     namespaceMapping,
   ]);
   const kube = new Kube(client, mapper);
-  const recorder = new EventRecorder({ client, log: log.child({ component: 'events' }) });
+  // Each coupling queues an Event while its worker goes on with the next key: with fewer senders
+  // than workers, a burst of couplings leaves Events (and their memory) piling up behind it.
+  const recorder = new EventRecorder({
+    client,
+    log: log.child({ component: 'events' }),
+    concurrency: Math.max(4, opts.workers),
+  });
   const transform = (o: KubeObject) => stripManagedFields(o);
   const plugs = new Informer<KubeObject>({
     client,

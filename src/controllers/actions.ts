@@ -33,9 +33,21 @@ export interface CouplingEventArgs {
   socket: Owner | undefined;
   socketUid: string;
   inputs: CouplingInputs | undefined;
-  /** For decoupled: what this coupling applied (to delete), and whether another coupling still uses an object. */
+  /**
+   * What this coupling applied so far. For decoupled: what to delete (unless another coupling
+   * still uses it, `stillUsed`). For coupled and updated: which objects a recreate expects to find.
+   */
   applied?: AppliedRef[];
   stillUsed?: (ref: AppliedRef) => boolean;
+  /** Called before a step that waits: an object recreated that is not gone at once. */
+  beforeWait?: () => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** What a step may know and report beyond its own inputs (see CouplingEventArgs). */
+export interface StepHooks {
+  applied?: AppliedRef[];
+  beforeWait?: () => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -47,7 +59,7 @@ export interface Actions {
     socket: Owner,
     inputs: CouplingInputs,
     results: Results,
-    signal?: AbortSignal,
+    hooks?: StepHooks,
   ): Promise<Outcome>;
   /** Deletes objects recorded for a coupling (decoupling when the owner's spec is gone). */
   deleteApplied(refs: AppliedRef[], as: Identity, signal?: AbortSignal): Promise<number>;
@@ -61,6 +73,17 @@ function isRetained(r: Resource): boolean {
 
 function hasTemplates(r: ResourceAction): boolean {
   return Boolean(r.template || r.templates?.length || r.stringTemplate || r.stringTemplates?.length);
+}
+
+/** True when two recorded objects are the same (side, kind and name). */
+export function sameRef(a: AppliedRef, b: AppliedRef): boolean {
+  return (
+    a.side === b.side &&
+    a.apiVersion === b.apiVersion &&
+    a.kind === b.kind &&
+    a.name === b.name &&
+    (a.namespace ?? '') === (b.namespace ?? '')
+  );
 }
 
 export function refOf(obj: KubeObject): ObjectRef {
@@ -104,7 +127,7 @@ export class DefaultActions implements Actions {
     if (await this.apparatus?.event(o, event, objectEventBody(o.kind, o.raw as never), key, signal))
       out.effects++;
     const data = o.side === 'plug' ? { plug: o.raw } : { socket: o.raw };
-    await this.runResources(o, event, data, o.uid, out, signal);
+    await this.runResources(o, event, data, o.uid, out, signal ? { signal } : {});
     return out;
   }
 
@@ -139,14 +162,11 @@ export class DefaultActions implements Actions {
       plugConfig,
       socketConfig,
     };
-    await this.runResources(
-      o,
-      event,
-      data,
-      `${o.uid}/${side === 'plug' ? args.socketUid : plug.uid}`,
-      out,
-      signal,
-    );
+    await this.runResources(o, event, data, `${o.uid}/${side === 'plug' ? args.socketUid : plug.uid}`, out, {
+      ...(args.applied ? { applied: args.applied } : {}),
+      ...(args.beforeWait ? { beforeWait: args.beforeWait } : {}),
+      ...(signal ? { signal } : {}),
+    });
     if (event === 'decoupled' && args.applied?.length) {
       const mine = args.applied.filter(
         (r) => r.side === side && !r.retain && !(args.stillUsed?.(r) ?? false),
@@ -161,7 +181,7 @@ export class DefaultActions implements Actions {
     socket: Owner,
     inputs: CouplingInputs,
     results: Results,
-    signal?: AbortSignal,
+    hooks: StepHooks = {},
   ): Promise<Outcome> {
     const out: Outcome = { effects: 0, applied: [], warnings: [] };
     for (const o of [plug, socket]) {
@@ -178,7 +198,7 @@ export class DefaultActions implements Actions {
       };
       for (let i = 0; i < list.length; i++) {
         const seed = `${o.uid}/${o === plug ? socket.uid : plug.uid}/resultResources[${i}]`;
-        await this.runOne(o, list[i]!, `resultResources[${i}]`, seed, data, false, out, signal);
+        await this.runOne(o, list[i]!, `resultResources[${i}]`, seed, data, false, out, hooks);
       }
     }
     return out;
@@ -190,7 +210,7 @@ export class DefaultActions implements Actions {
     data: Record<string, unknown>,
     seedBase: string,
     out: Outcome,
-    signal?: AbortSignal,
+    hooks: StepHooks,
   ): Promise<void> {
     const list = o.spec.resources ?? [];
     for (let i = 0; i < list.length; i++) {
@@ -206,7 +226,7 @@ export class DefaultActions implements Actions {
         data,
         record ? isRetained(r) : undefined,
         out,
-        signal,
+        hooks,
       );
     }
   }
@@ -223,9 +243,10 @@ export class DefaultActions implements Actions {
     data: unknown,
     retain: boolean | undefined,
     out: Outcome,
-    signal?: AbortSignal,
+    hooks: StepHooks,
   ): Promise<void> {
     if (!hasTemplates(r)) return;
+    const { signal } = hooks;
     const what = `${where} of ${describeOwner(o)}`;
     const action = r.do ?? 'apply';
     if (!validDo.has(action))
@@ -261,9 +282,12 @@ export class DefaultActions implements Actions {
           continue;
         }
         if (action === 'recreate') {
-          await this.deleteAndWait(refOf(target), o.as, signal);
+          const ref = refOf(target);
+          const known = hooks.applied?.some((a) => sameRef(a, { side: o.side, ...ref })) ?? false;
+          await this.recreate(target, o.as, known, hooks);
+        } else {
+          await this.kube.apply(target, { as: o.as, ...(signal ? { signal } : {}) });
         }
-        await this.kube.apply(target, { as: o.as, ...(signal ? { signal } : {}) });
         out.effects++;
         if (retain !== undefined) {
           out.applied.push({ side: o.side, ...refOf(target), ...(retain ? { retain: true } : {}) });
@@ -314,14 +338,30 @@ export class DefaultActions implements Actions {
     return { ...obj, metadata: { ...obj.metadata, namespace: o.namespace } };
   }
 
-  /** Deletes with background propagation and waits until the object is really gone (a Job must be). */
-  private async deleteAndWait(ref: ObjectRef, as: Identity, signal?: AbortSignal): Promise<void> {
-    const existed = await this.kube.delete(ref, {
-      as,
-      propagationPolicy: 'Background',
-      ...(signal ? { signal } : {}),
-    });
-    if (!existed) return;
+  /**
+   * `do: recreate`: the object is applied new, never over an old one (a Job's template cannot
+   * change). An object this coupling has not applied yet (a first coupling) most likely does not
+   * exist: the apply is made create-only, one request, and an object found there after all (left
+   * by an earlier coupling, applied before a crash, made by someone else) goes the other way. That
+   * way deletes it with background propagation (so a Job's Pods go too) and applies it again; only
+   * when the delete leaves it terminating (finalizers, a grace period) is the step announced
+   * (`beforeWait`: the plug shows it in process) and the object waited for until it is gone.
+   */
+  private async recreate(target: KubeObject, as: Identity, known: boolean, hooks: StepHooks): Promise<void> {
+    const { signal } = hooks;
+    const opts = { as, ...(signal ? { signal } : {}) };
+    if (!known && (await this.kube.applyNew(target, opts))) return;
+    const ref = refOf(target);
+    const outcome = await this.kube.deleteWithOutcome(ref, { ...opts, propagationPolicy: 'Background' });
+    if (outcome === 'terminating') {
+      await hooks.beforeWait?.();
+      await this.waitUntilGone(ref, as, signal);
+    }
+    await this.kube.apply(target, opts);
+  }
+
+  /** Waits until a deleted object is really gone (a Job must be before it is applied again). */
+  private async waitUntilGone(ref: ObjectRef, as: Identity, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + 120_000;
     let wait = 50;
     while (Date.now() < deadline) {

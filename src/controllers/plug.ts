@@ -28,7 +28,7 @@ import { containsSecret, redactSecrets, secretStrings } from '../integration/sec
 import type { KubeObject, ObjectKey } from '../kube/types.ts';
 import { splitKey } from '../kube/types.ts';
 import { type ReconcileResult, type Reconciler, TerminalError } from '../runtime/controller.ts';
-import { resourceSpecProblems, resourcesWithoutWhen } from './actions.ts';
+import { resourceSpecProblems, resourcesWithoutWhen, sameRef } from './actions.ts';
 import {
   coupledSocketUid,
   type OperatorContext,
@@ -47,16 +47,6 @@ const warnedNoWhen = new Map<string, number>();
 
 function clone<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
-}
-
-function sameRef(a: AppliedRef, b: AppliedRef): boolean {
-  return (
-    a.side === b.side &&
-    a.apiVersion === b.apiVersion &&
-    a.kind === b.kind &&
-    a.name === b.name &&
-    (a.namespace ?? '') === (b.namespace ?? '')
-  );
 }
 
 export function unionApplied(existing: AppliedRef[] | undefined, added: AppliedRef[]): AppliedRef[] {
@@ -79,13 +69,13 @@ export function hasCleanupWork(o: Pick<Owner, 'spec'>): boolean {
 }
 
 /**
- * Whether a side's lifecycle steps can take long enough to be worth showing as in process (one more
- * status write): an apparatus call, or a resource recreated (it waits until the old one is gone).
- * Server-side applies and deletes take milliseconds; a status written before them is never seen.
+ * Whether a side's lifecycle steps are known beforehand to take long enough to be worth showing as
+ * in process (one more status write): an apparatus call. Server-side applies and deletes take
+ * milliseconds; a status written before them is never seen. A recreate waits only when the old
+ * object is not gone at once, and the step announces itself then (`beforeWait`, see announce).
  */
 function hasSlowWork(o: Pick<Owner, 'spec'>): boolean {
-  const recreates = (rs: ReadonlyArray<{ do?: string }> | undefined) => rs?.some((r) => r.do === 'recreate');
-  return Boolean(o.spec.apparatus || recreates(o.spec.resources) || recreates(o.spec.resultResources));
+  return Boolean(o.spec.apparatus);
 }
 
 function hasExternalResults(o: Owner): boolean {
@@ -119,6 +109,8 @@ class PlugPass {
   private readonly now: Date;
   /** Values read from Secrets in this pass: never in a message, an Event or status. */
   private secrets: string[] = [];
+  /** The phases (decoupling, coupling) this pass announced as in process (see announce). */
+  private readonly announced = new Set<'decoupling' | 'coupling'>();
 
   constructor(ctx: OperatorContext, raw: KubeObject, plug: Plug, signal: AbortSignal) {
     this.ctx = ctx;
@@ -178,6 +170,18 @@ class PlugPass {
       this.ctx.recorder.record(this.raw, 'Normal', last.reason, text.charAt(0).toUpperCase() + text.slice(1));
       this.transitions.length = 0;
     }
+  }
+
+  /**
+   * Shows the pass as in process before a step that takes a while (an apparatus call, an old object
+   * still being deleted): `set` writes the conditions, then the status is written. Once per phase
+   * of a pass, and only when such a step really comes.
+   */
+  private async announce(phase: 'decoupling' | 'coupling', set: () => void): Promise<void> {
+    if (this.announced.has(phase)) return;
+    this.announced.add(phase);
+    set();
+    await this.checkpoint();
   }
 
   private async ensureFinalizer(): Promise<void> {
@@ -380,23 +384,24 @@ class PlugPass {
           ? this.lifecycle.coupling
           : { socketUid: socket.uid, socketName: socket.name, socketNamespace: socket.namespace };
       this.lifecycle.coupling = coupling;
-      // Steps that can take a while (an apparatus, a Job recreated): say so first.
-      if (owed.some((o) => hasSlowWork(o.side === 'plug' ? this.owner : socket))) {
-        const events = owed.map((o) => `${o.event} (${o.side} side)`).join(', ');
-        if (coupledHere) {
-          this.conditions(
-            { status: 'True', reason: Reason.CouplingSucceeded, message: this.coupledMessage() },
-            { status: 'False', reason: Reason.UpdatingInProcess, message: `performing ${events}` },
-          );
-        } else {
-          const msg = `coupling to socket ${socket.namespace}/${socket.name}: performing ${events}`;
-          this.conditions(
-            { status: 'False', reason: Reason.CouplingInProcess, message: msg },
-            { status: 'False', reason: Reason.CouplingInProcess, message: msg },
-          );
-        }
-        await this.checkpoint();
-      }
+      // Steps that take a while (an apparatus; a recreate waiting for the old object): say so first.
+      const events = owed.map((o) => `${o.event} (${o.side} side)`).join(', ');
+      const inProcess = () =>
+        this.announce('coupling', () => {
+          if (coupledHere) {
+            this.conditions(
+              { status: 'True', reason: Reason.CouplingSucceeded, message: this.coupledMessage() },
+              { status: 'False', reason: Reason.UpdatingInProcess, message: `performing ${events}` },
+            );
+          } else {
+            const msg = `coupling to socket ${socket.namespace}/${socket.name}: performing ${events}`;
+            this.conditions(
+              { status: 'False', reason: Reason.CouplingInProcess, message: msg },
+              { status: 'False', reason: Reason.CouplingInProcess, message: msg },
+            );
+          }
+        });
+      if (owed.some((o) => hasSlowWork(o.side === 'plug' ? this.owner : socket))) await inProcess();
       for (let i = 0; i < owed.length; i++) {
         const o = owed[i]!;
         try {
@@ -407,6 +412,8 @@ class PlugPass {
             socket,
             socketUid: socket.uid,
             inputs,
+            applied: coupling.applied ?? [],
+            beforeWait: inProcess,
             signal: this.signal,
           });
           const rec: SideRecord = { event: o.event, hash: inputs.hash, at: this.ts };
@@ -451,13 +458,17 @@ class PlugPass {
           coupling.resultValuesHash !== valuesHash ||
           !this.status.coupledResult
         ) {
-          const out = await this.ctx.actions.resultResources(
-            this.owner,
-            socket,
-            inputs,
-            results,
-            this.signal,
-          );
+          const out = await this.ctx.actions.resultResources(this.owner, socket, inputs, results, {
+            applied: coupling.applied ?? [],
+            beforeWait: () =>
+              this.announce('coupling', () =>
+                this.conditions(
+                  { status: 'True', reason: Reason.CouplingSucceeded, message: this.coupledMessage() },
+                  { status: 'False', reason: Reason.UpdatingInProcess, message: 'applying result resources' },
+                ),
+              ),
+            signal: this.signal,
+          });
           if (out.applied.length) coupling.applied = unionApplied(coupling.applied, out.applied);
           this.status.coupledResult = {
             plug: this.shown(results.plug),
@@ -642,17 +653,17 @@ class PlugPass {
         });
       }
     }
-    const pending = owedDecouplings(record).filter((side) =>
-      side === 'plug' ? hasSlowWork(this.owner) : socket && hasSlowWork(socket),
-    );
-    if (pending.length) {
-      const msg = `decoupling from socket ${record.socketNamespace}/${record.socketName} (${why}): performing decoupled (${pending.join(' and ')} side)`;
-      this.conditions(
-        { status: 'False', reason: Reason.DecouplingInProcess, message: msg },
-        { status: 'False', reason: Reason.DecouplingInProcess, message: msg },
-      );
-      await this.checkpoint();
-    }
+    const owed = owedDecouplings(record);
+    const inProcess = () =>
+      this.announce('decoupling', () => {
+        const msg = `decoupling from socket ${record.socketNamespace}/${record.socketName} (${why}): performing decoupled (${owed.join(' and ')} side)`;
+        this.conditions(
+          { status: 'False', reason: Reason.DecouplingInProcess, message: msg },
+          { status: 'False', reason: Reason.DecouplingInProcess, message: msg },
+        );
+      });
+    if (owed.some((side) => (side === 'plug' ? hasSlowWork(this.owner) : socket && hasSlowWork(socket))))
+      await inProcess();
     for (const side of owedDecouplings(record)) {
       if (side === 'socket' && !socket) {
         record.socket = { event: 'decoupled', at: this.ts, skipped: true };
@@ -669,6 +680,7 @@ class PlugPass {
           inputs,
           applied: record.applied ?? [],
           stillUsed: (ref) => this.stillUsed(ref, record.socketUid),
+          beforeWait: inProcess,
           signal: this.signal,
         });
       } catch (err) {

@@ -122,7 +122,7 @@ export class KubeClient {
         return create(...args);
       };
     }
-    this.bucket = new TokenBucket(opts.qps ?? 500, opts.burst ?? 1000);
+    this.bucket = new TokenBucket(opts.qps ?? 1000, opts.burst ?? 2000);
     this.userAgent = opts.userAgent ?? 'integration-operator';
     this.metrics = opts.metrics;
     this.log = opts.log;
@@ -155,8 +155,10 @@ export class KubeClient {
     await this.auth();
     let attempt = 0;
     for (;;) {
+      const queued = performance.now();
       await this.bucket.take(opts.signal);
       const started = performance.now();
+      if (started > queued) this.metrics?.kubeRateLimitWait.inc((started - queued) / 1000);
       try {
         const res = await this.send(opts);
         this.metrics?.kubeRequests.inc({

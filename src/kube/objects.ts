@@ -1,13 +1,34 @@
 // Typed verbs over the REST client: get, list, create, server-side apply, patches, delete. Every
 // verb takes `as` so work done on a tenant's behalf is done as the tenant's ServiceAccount.
 import type { Identity, KubeClient } from './client.ts';
-import { isNotFound } from './errors.ts';
+import { isConflict, isNotFound } from './errors.ts';
 import { type ResourceMapping, RestMapper, resourcePath } from './mapper.ts';
 import type { KubeList, KubeObject, ObjectRef } from './types.ts';
 
 export const fieldManager = 'integration-operator';
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
+
+/**
+ * What a delete did: `absent`, there was nothing to delete; `gone`, the object was removed at once;
+ * `terminating`, it is marked for deletion and waits for finalizers or a grace period.
+ */
+export type DeleteOutcome = 'absent' | 'gone' | 'terminating';
+
+/**
+ * A resourceVersion no stored object has: etcd's revisions start at 1 and its first write is
+ * revision 2 (mvcc kvstore: currentRev 1, a write takes currentRev + 1), and a resourceVersion is
+ * the revision of the object's last write. As the precondition of a server-side apply it lets the
+ * apply create the object (a create ignores it) and fails with a conflict on any object that exists.
+ */
+const noStoredVersion = '1';
+
+/** Whether a delete's answer is an object kept for now (finalizers, a grace period not yet over). */
+function isTerminating(res: KubeObject | undefined): boolean {
+  if (!res || res.kind === 'Status' || !res.metadata?.deletionTimestamp) return false;
+  const grace = (res.metadata as { deletionGracePeriodSeconds?: number }).deletionGracePeriodSeconds ?? 0;
+  return Boolean(res.metadata.finalizers?.length) || grace > 0;
+}
 
 export class Kube {
   readonly client: KubeClient;
@@ -109,6 +130,27 @@ export class Kube {
     });
   }
 
+  /**
+   * Server-side apply that only creates: returns the new object, or undefined (HTTP 409, nothing
+   * changed) when an object of that name exists. One request where a get-then-apply takes two, and
+   * no window between them in which another writer's object could be applied over.
+   */
+  async applyNew<T extends KubeObject>(
+    obj: T,
+    opts: { as?: Identity; manager?: string; signal?: AbortSignal } = {},
+  ): Promise<T | undefined> {
+    try {
+      return await this.apply(
+        { ...obj, metadata: { ...obj.metadata, resourceVersion: noStoredVersion } },
+        { ...opts, force: true },
+      );
+    } catch (err) {
+      // With force, field manager conflicts are overridden: a 409 is the precondition failing.
+      if (isConflict(err)) return undefined;
+      throw err;
+    }
+  }
+
   /** JSON merge patch, of the object or a subresource (`status`). */
   async mergePatch<T extends KubeObject = KubeObject>(
     ref: ObjectRef,
@@ -148,9 +190,22 @@ export class Kube {
     ref: ObjectRef,
     opts: { as?: Identity; propagationPolicy?: PropagationPolicy; uid?: string; signal?: AbortSignal } = {},
   ): Promise<boolean> {
+    return (await this.deleteWithOutcome(ref, opts)) !== 'absent';
+  }
+
+  /**
+   * Deletes and says whether the object is gone already. The API server answers a delete with a
+   * Status when it removed the object at once (some kinds, a Pod, return the object instead, with
+   * a deletionTimestamp and a grace period of 0), and with the object when finalizers or a grace
+   * period keep it for now.
+   */
+  async deleteWithOutcome(
+    ref: ObjectRef,
+    opts: { as?: Identity; propagationPolicy?: PropagationPolicy; uid?: string; signal?: AbortSignal } = {},
+  ): Promise<DeleteOutcome> {
     const { path } = await this.path(ref);
     try {
-      await this.client.request({
+      const res = await this.client.request<KubeObject | undefined>({
         method: 'DELETE',
         path,
         body: {
@@ -162,9 +217,9 @@ export class Kube {
         as: opts.as,
         signal: opts.signal,
       });
-      return true;
+      return isTerminating(res) ? 'terminating' : 'gone';
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return 'absent';
       throw err;
     }
   }

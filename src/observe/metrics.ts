@@ -18,6 +18,11 @@ export class Metrics {
     help: 'Connections opened to the Kubernetes API server (pooled and reused: this stays small).',
     registers: [this.registry],
   });
+  readonly kubeRateLimitWait = new Counter({
+    name: `${prefix}kube_rate_limit_wait_seconds_total`,
+    help: 'Time requests waited for the client-side rate limit (KUBE_API_QPS/KUBE_API_BURST) before being sent.',
+    registers: [this.registry],
+  });
   readonly kubeRequestDuration = new Histogram({
     name: `${prefix}kube_request_duration_seconds`,
     help: 'Latency of requests to the Kubernetes API server (watches excluded).',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { Kube } from '../../src/kube/objects.ts';
+import type { KubeObject } from '../../src/kube/types.ts';
 import { randomName } from '../support/kube.ts';
 import { adminKube, kubeconfigPath } from '../support/operator.ts';
 
@@ -68,5 +69,61 @@ describe('kube client', () => {
     expect(await kube.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'nope' })).toBe(
       false,
     );
+  });
+
+  it('applies create-only: a new object is created by server-side apply, an existing one is left alone', async () => {
+    const job: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'once', namespace: ns },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+    };
+    const created = await kube.applyNew(job);
+    expect(created?.metadata.uid).toBeTruthy();
+    // A server-side apply like any other: the operator's field manager, operation Apply.
+    const meta = created!.metadata as { managedFields?: Array<{ manager: string; operation: string }> };
+    const managers = meta.managedFields?.map((m) => `${m.manager}/${m.operation}`);
+    expect(managers).toEqual(['integration-operator/Apply']);
+    // It exists: nothing is changed (a changed label would have been applied by a plain apply).
+    const again = await kube.applyNew({ ...job, metadata: { ...job.metadata, labels: { changed: 'yes' } } });
+    expect(again).toBeUndefined();
+    const now = await kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name: 'once' });
+    expect(now?.metadata.uid).toBe(created?.metadata.uid);
+    expect(now?.metadata.labels?.changed).toBeUndefined();
+    // Other errors are still errors (an invalid object: a Job without containers).
+    await expect(
+      kube.applyNew({ ...job, metadata: { ...job.metadata, name: 'bad' }, spec: { template: { spec: {} } } }),
+    ).rejects.toMatchObject({ status: 422 });
+  });
+
+  it('tells a delete that removed the object at once from one that left it terminating', async () => {
+    const cm = (name: string, finalizers?: string[]) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: ns, ...(finalizers ? { finalizers } : {}) },
+    });
+    const ref = (kind: string, name: string, apiVersion = 'v1') => ({
+      apiVersion,
+      kind,
+      namespace: ns,
+      name,
+    });
+    await kube.create(cm('plain'));
+    expect(await kube.deleteWithOutcome(ref('ConfigMap', 'plain'))).toBe('gone');
+    expect(await kube.deleteWithOutcome(ref('ConfigMap', 'plain'))).toBe('absent');
+    await kube.create(cm('held', ['example.com/hold']));
+    expect(await kube.deleteWithOutcome(ref('ConfigMap', 'held'))).toBe('terminating');
+    // Terminating counts as existing for a create-only apply.
+    expect(await kube.applyNew(cm('held'))).toBeUndefined();
+    await kube.mergePatch(ref('ConfigMap', 'held'), { metadata: { finalizers: null } });
+    // A Pod on no node is deleted at once, though the answer is the Pod with a deletionTimestamp.
+    await kube.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'unscheduled', namespace: ns },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    expect(await kube.deleteWithOutcome(ref('Pod', 'unscheduled'))).toBe('gone');
+    expect(await kube.get(ref('Pod', 'unscheduled'))).toBeUndefined();
   });
 });

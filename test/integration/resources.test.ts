@@ -2,7 +2,10 @@
 // are rendered with the plug's config from a Secret, applied as the socket's ServiceAccount,
 // re-applied when the Secret changes, kept or deleted on decoupling; forbidden and refused cases.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiVersion } from '../../src/api/common.ts';
+import { apiVersion, group, version } from '../../src/api/common.ts';
+import type { KubeObject } from '../../src/kube/types.ts';
+import { silentLogger } from '../../src/observe/log.ts';
+import { Informer } from '../../src/runtime/informer.ts';
 import { randomName } from '../support/kube.ts';
 import {
   adminKube,
@@ -297,5 +300,141 @@ describe('templated resources', () => {
     );
     await waitForCondition(kube, 'Plug', app, 'tpl', 'Coupled', 'True');
     expect(await get('ConfigMap', db, 'tpl-fixed')).toBeDefined();
+  });
+});
+
+/** A socket with a Job per plug, recreated on coupled and updated (as the Go operator's sample). */
+const recreateSocket = (name: string) =>
+  socketObj(db, name, {
+    serviceAccountName: 'provisioner',
+    resources: [
+      {
+        when: ['coupled', 'updated'],
+        do: 'recreate',
+        template: {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: { name: '{% .plug.metadata.name %}-job', labels: { from: 'template' } },
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: 'Never',
+                containers: [
+                  { name: 'c', image: 'busybox', env: [{ name: 'EPOCH', value: '{% .plug.spec.epoch %}' }] },
+                ],
+              },
+            },
+          },
+        },
+      },
+    ],
+  });
+
+const jobOf = (name: string) => get('Job', db, `${name}-job`, 'batch/v1');
+
+/** Every version of the plugs of `ns` the API server reports (a watch sees each write). */
+function followPlugs(ns: string) {
+  const seen: KubeObject[] = [];
+  const inf = new Informer<KubeObject>({
+    client: kube.client,
+    resource: { group, version, resource: 'plugs', kind: 'Plug', namespaced: true },
+    namespaces: [ns],
+    log: silentLogger,
+  });
+  inf.addHandler({ onAdd: (p) => seen.push(p), onUpdate: (_o, p) => seen.push(p) });
+  const stop = new AbortController();
+  const running = inf.start(stop.signal);
+  return {
+    synced: () => inf.waitForSync(),
+    versionsOf: (name: string) => seen.filter((p) => p.metadata.name === name),
+    stop: async () => {
+      stop.abort();
+      await running;
+    },
+  };
+}
+
+async function requests(verb: string, resource: string): Promise<number> {
+  const m = await op.metrics.kubeRequests.get();
+  return m.values
+    .filter((v) => v.labels.verb === verb && v.labels.resource === resource)
+    .reduce((a, v) => a + v.value, 0);
+}
+
+describe('do: recreate', () => {
+  it('couples in four writes: the finalizer, one create-only apply of the Job, the status and the Event (no delete of a Job that is not there, no in-process status)', async () => {
+    await kube.create(recreateSocket('jobs'));
+    const follow = followPlugs(app);
+    try {
+      await follow.synced();
+      const deletes = await requests('DELETE', 'jobs');
+      const applies = await requests('PATCH', 'jobs');
+      await kube.create(plugObj(app, 'first', { socket: { name: 'jobs', namespace: db }, epoch: '1' }));
+      await waitForCondition(kube, 'Plug', app, 'first', 'Coupled', 'True');
+      const versions = await eventually(
+        () => {
+          const v = follow.versionsOf('first');
+          const i = v.findIndex((p) => condition(p, 'Coupled')?.status === 'True');
+          return i >= 0 ? v.slice(0, i + 1) : undefined;
+        },
+        { what: 'the watch to show the plug coupled' },
+      );
+      // Created by the test, then two writes of the operator: the finalizer, the coupled status.
+      expect(versions.map((p) => Boolean(p.metadata.finalizers?.length))).toEqual([false, true, true]);
+      expect(versions.map((p) => condition(p, 'Coupled')?.reason)).toEqual([
+        undefined,
+        undefined,
+        'CouplingSucceeded',
+      ]);
+      expect(await requests('DELETE', 'jobs')).toBe(deletes);
+      expect(await requests('PATCH', 'jobs')).toBe(applies + 1);
+      const job = await jobOf('first');
+      expect(job?.metadata.labels?.from).toBe('template');
+      await eventually(async () =>
+        (await eventsFor(kube, app, 'first')).some((e) => e.reason === 'PlugCoupled'),
+      );
+    } finally {
+      await follow.stop();
+    }
+  });
+
+  it('recreates a Job left by someone else under the same name at the first coupling', async () => {
+    await kube.create({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'leftover-job', namespace: db, labels: { from: 'someone-else' } },
+      spec: {
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'old', image: 'busybox' }] } },
+      },
+    });
+    const old = await jobOf('leftover');
+    await kube.create(plugObj(app, 'leftover', { socket: { name: 'jobs', namespace: db }, epoch: '1' }));
+    await waitForCondition(kube, 'Plug', app, 'leftover', 'Ready', 'True');
+    const job = await jobOf('leftover');
+    expect(job?.metadata.uid).not.toBe(old?.metadata.uid);
+    expect(job?.metadata.labels?.from).toBe('template');
+  });
+
+  it('shows the update in process while the old Job is still terminating, and recreates it once gone', async () => {
+    await kube.create(plugObj(app, 'held', { socket: { name: 'jobs', namespace: db }, epoch: '1' }));
+    await waitForCondition(kube, 'Plug', app, 'held', 'Ready', 'True');
+    const old = await jobOf('held');
+    const jobRef = { apiVersion: 'batch/v1', kind: 'Job', namespace: db, name: 'held-job' };
+    await kube.mergePatch(jobRef, { metadata: { finalizers: ['example.com/hold'] } });
+    await kube.mergePatch(
+      { apiVersion, kind: 'Plug', namespace: app, name: 'held' },
+      { spec: { epoch: '2' } },
+    );
+    const during = await waitForCondition(kube, 'Plug', app, 'held', 'Ready', 'False', 'UpdatingInProcess');
+    expect(condition(during, 'Coupled')?.status).toBe('True');
+    expect((await jobOf('held'))?.metadata.deletionTimestamp).toBeTruthy();
+    await kube.mergePatch(jobRef, { metadata: { finalizers: null } });
+    await waitForCondition(kube, 'Plug', app, 'held', 'Ready', 'True');
+    const job = await jobOf('held');
+    expect(job?.metadata.uid).not.toBe(old?.metadata.uid);
+    const env = (
+      job!.spec as { template: { spec: { containers: Array<{ env: Array<{ value: string }> }> } } }
+    ).template.spec.containers[0]!.env;
+    expect(env[0]!.value).toBe('2');
   });
 });

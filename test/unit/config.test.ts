@@ -4,7 +4,7 @@ import { ConfigError, parseConfig } from '../../src/config.ts';
 describe('operator configuration', () => {
   it('has defaults', () => {
     const c = parseConfig([], {});
-    expect(c.maxConcurrentReconciles).toBe(3);
+    expect(c.maxConcurrentReconciles).toBe(16);
     expect(c.watchNamespaces).toBeUndefined();
     expect(c.leaderElect).toBe(false);
     expect(c.apparatusAllowedHosts).toBe('*.svc,*.svc.cluster.local');
