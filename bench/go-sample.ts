@@ -10,6 +10,12 @@
 import { apiVersion } from '../src/api/common.ts';
 import type { KubeObject } from '../src/kube/types.ts';
 
+/** What the sample's tenant (the namespace's default ServiceAccount) may do: read the Secret, recreate Jobs. */
+export const goSampleRights = [
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
+];
+
 /** The Secret the socket reads its config from. */
 export const goSampleSecret = (ns: string, password = 'sample-password'): KubeObject => ({
   apiVersion: 'v1',

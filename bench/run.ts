@@ -21,7 +21,7 @@ import type { KubeObject } from '../src/kube/types.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
 import { grant } from '../test/support/rbac.ts';
-import { goSamplePlugs, goSampleSecret, goSampleSocket } from './go-sample.ts';
+import { goSamplePlugs, goSampleRights, goSampleSecret, goSampleSocket } from './go-sample.ts';
 import {
   auditCounts,
   type Bench,
@@ -514,16 +514,7 @@ async function references(bench: Bench, n: number): Promise<Row> {
   const ns = await namespace(bench, `refs-${n}`);
   const own = Math.min(50, n);
   // The socket and plugs run as the namespace's default ServiceAccount.
-  await grant(
-    bench.kube,
-    ns,
-    'default',
-    [
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
-    ],
-    { existing: true, role: 'tenant' },
-  );
+  await grant(bench.kube, ns, 'default', goSampleRights, { existing: true, role: 'tenant' });
   await bench.kube.create(goSampleSecret(ns));
   const ownSecret = (i: number, database: string): KubeObject => ({
     apiVersion: 'v1',
@@ -703,16 +694,7 @@ async function recreate(bench: Bench, n: number): Promise<Row[]> {
   const ns = await namespace(bench, `recreate-${n}`);
   progress(`recreate ${n}: ${noKubelet}`);
   // The socket acts as its namespace's default ServiceAccount: reads its Secret, recreates Jobs.
-  await grant(
-    bench.kube,
-    ns,
-    'default',
-    [
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'patch', 'delete'] },
-    ],
-    { existing: true },
-  );
+  await grant(bench.kube, ns, 'default', goSampleRights, { existing: true });
   await bench.kube.create(goSampleSecret(ns));
   const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
   const watch = watchPlugs(bench, ns);
