@@ -82,7 +82,7 @@ export async function startBench(): Promise<Bench> {
 
 /**
  * The operator as users run it: the built JavaScript (the image runs dist/main.js with
- * NODE_OPTIONS=--max-semi-space-size=2, which BENCH_NODE_ARGS defaults to), built once per
+ * `--max-semi-space-size=2 --optimize-for-size`, which BENCH_NODE_ARGS defaults to), built once per
  * benchmark run into .cache/bench-dist. (Running src/main.ts through Node's type stripping costs
  * about 40 MiB more resident memory.)
  */
@@ -139,7 +139,7 @@ async function startOperatorOnPort(
   const proc = spawn(
     path.join(root, 'node_modules', '.bin', 'node'),
     [
-      ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean),
+      ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter(Boolean),
       ...heapSnapshotArgs(),
       operatorEntry(),
     ],
