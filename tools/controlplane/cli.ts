@@ -4,11 +4,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { binPath, repoRoot } from './build.ts';
 import { down, isHealthy, readState, up } from './controlplane.ts';
-import { ensureNodePackages, leftovers, nodeUnsupported } from './node.ts';
+import { ensureNodePackages, leftovers, mountsUnder, nodeUnsupported, unmountStaleDocker } from './node.ts';
 
-/** Prints what a stopped plane left on the machine; 1 when anything is left. */
+/** The data root of the image build's own dockerd (tools/images/build.ts). */
+const dockerDataRoot = path.join(repoRoot, '.cache', 'docker');
+
+/** Prints what a stopped plane (or an image build) left on the machine; 1 when anything is left. */
 function reportLeftovers(): number {
-  const left = leftovers(`${repoRoot}/.cluster`, ['/run/io-docker-']);
+  const left = [
+    ...leftovers(`${repoRoot}/.cluster`, ['/run/io-docker-']),
+    ...mountsUnder(dockerDataRoot).map((m) => `mount ${m} (the image build's dockerd)`),
+  ];
   for (const l of left) console.error(`left behind: ${l}`);
   return left.length ? 1 : 0;
 }
@@ -44,6 +50,8 @@ async function main(cmd: string | undefined, flags: string[]): Promise<number> {
         if (await down(stateDir ? { stateDir } : {})) stopped++;
       }
       if (!stopped) console.error('no control plane is recorded: nothing to stop');
+      for (const m of unmountStaleDocker(dockerDataRoot))
+        console.error(`unmounted ${m} (a killed image build's)`);
       // A node touches the machine (interfaces, iptables, mounts): check that nothing stayed.
       return node || flags.includes('--all') ? reportLeftovers() : 0;
     }

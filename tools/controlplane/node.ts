@@ -712,7 +712,7 @@ export function leftovers(root: string, extraProcessMarkers: string[] = []): str
 }
 
 /** Mount points at or below `dir`, deepest first. */
-function mountsUnder(dir: string): string[] {
+export function mountsUnder(dir: string): string[] {
   const out: string[] = [];
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mp = line.split(' ')[4];
@@ -721,6 +721,27 @@ function mountsUnder(dir: string): string[] {
     if (p === dir || p.startsWith(`${dir}/`)) out.push(p);
   }
   return out.sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Unmounts what a dockerd killed without its shutdown (a CI job stopped by SIGKILL) left mounted
+ * under its data root: its own bind mount and overlays of builds in progress. Nothing is touched
+ * while a dockerd of that data root runs. Returns what was unmounted.
+ */
+export function unmountStaleDocker(dataRoot: string): string[] {
+  const mounts = mountsUnder(dataRoot);
+  if (!mounts.length) return [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').includes(`--data-root=${dataRoot}`))
+        return [];
+    } catch {
+      // gone
+    }
+  }
+  for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+  return mounts;
 }
 
 /** Our containerd's shims: their command line names our socket. */

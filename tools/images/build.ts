@@ -27,7 +27,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../controlplane/build.ts';
 import { readState } from '../controlplane/controlplane.ts';
-import { ensureNodePackages, loadImages, nodeUnsupported } from '../controlplane/node.ts';
+import { ensureNodePackages, loadImages, nodeUnsupported, unmountStaleDocker } from '../controlplane/node.ts';
 import { archiveCurrent, archiveOf, imageArchives, imagesDir, stampArchive } from './archives.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
@@ -132,6 +132,8 @@ class Docker {
 
   async start(): Promise<void> {
     if (this.proc) return;
+    // A build killed without its shutdown left dockerd's mounts: they would shadow the data root.
+    for (const m of unmountStaleDocker(this.dataRoot)) log(`unmounted ${m}, left by a killed build`);
     mkdirSync(this.dataRoot, { recursive: true });
     mkdirSync(this.execRoot, { recursive: true });
     const logFile = path.join(repoRoot, '.cache', 'dockerd.log');
