@@ -139,7 +139,9 @@ async function startOperatorOnPort(
   const proc = spawn(
     path.join(root, 'node_modules', '.bin', 'node'),
     [
-      ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2 --optimize-for-size').split(' ').filter(Boolean),
+      ...(process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=2 --optimize-for-size')
+        .split(' ')
+        .filter(Boolean),
       ...heapSnapshotArgs(),
       operatorEntry(),
     ],
