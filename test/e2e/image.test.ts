@@ -82,7 +82,7 @@ describe('container image contents', () => {
     expect(runtime).toContain('npm ci --omit=dev --ignore-scripts --workspaces=false');
     expect(runtime).toContain('COPY --from=build /src/dist ./dist');
     expect(runtime).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
-    expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/main\.js"\]$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", ("--[a-z-]+(=\d+)?", )*"dist\/main\.js"\]$/m);
     const ignored = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n');
     for (const p of ['**/node_modules', 'dist', '.git', '.cluster']) expect(ignored).toContain(p);
   });
