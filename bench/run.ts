@@ -644,40 +644,33 @@ interface JobSummary {
   pgport: string | undefined;
 }
 
+/** Every object of a kind in a namespace, page by page. */
+async function listAll(bench: Bench, ref: { apiVersion: string; kind: string; namespace: string }) {
+  const items: KubeObject[] = [];
+  let cont: string | undefined;
+  do {
+    const list = await bench.kube.list(ref, { limit: 500, continue: cont });
+    items.push(...list.items);
+    cont = list.metadata?.continue || undefined;
+  } while (cont);
+  return items;
+}
+
 /** The Jobs of a namespace by name, with the PGPORT their template carries. */
 async function jobsOf(bench: Bench, ns: string): Promise<Map<string, JobSummary>> {
   const out = new Map<string, JobSummary>();
-  let cont: string | undefined;
-  do {
-    const list = await bench.kube.list({ ...jobRef, namespace: ns }, { limit: 500, continue: cont });
-    for (const j of list.items) {
-      const env = (
-        j.spec as {
-          template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
-        }
-      )?.template?.spec?.containers?.[0]?.env;
-      out.set(j.metadata.name ?? '', {
-        uid: j.metadata.uid ?? '',
-        pgport: env?.find((e) => e.name === 'PGPORT')?.value,
-      });
-    }
-    cont = list.metadata?.continue || undefined;
-  } while (cont);
+  for (const j of await listAll(bench, { ...jobRef, namespace: ns })) {
+    const env = (
+      j.spec as {
+        template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+      }
+    )?.template?.spec?.containers?.[0]?.env;
+    out.set(j.metadata.name ?? '', {
+      uid: j.metadata.uid ?? '',
+      pgport: env?.find((e) => e.name === 'PGPORT')?.value,
+    });
+  }
   return out;
-}
-
-async function countPods(bench: Bench, ns: string): Promise<number> {
-  let n = 0;
-  let cont: string | undefined;
-  do {
-    const list = await bench.kube.list(
-      { apiVersion: 'v1', kind: 'Pod', namespace: ns },
-      { limit: 500, continue: cont },
-    );
-    n += list.items.length;
-    cont = list.metadata?.continue || undefined;
-  } while (cont);
-  return n;
 }
 
 const noKubelet =
@@ -756,7 +749,7 @@ async function recreate(bench: Bench, n: number): Promise<Row[]> {
 
   // Phase 2: the socket's config changes; every plug performs updated, every Job is recreated.
   const before = new Map([...watch.plugs].map(([k, v]) => [k, v.socketHash]));
-  const pods1 = await countPods(bench, ns);
+  const pods1 = (await listAll(bench, { apiVersion: 'v1', kind: 'Pod', namespace: ns })).length;
   progress(`recreate ${n}: ${pods1} Pods created by the job controller so far`);
   const audit2 = await auditCounts(bench.state);
   const cpu2 = cpu();
