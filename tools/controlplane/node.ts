@@ -690,17 +690,12 @@ function removeOurChains(before: string[]): void {
 export function leftovers(root: string, extraProcessMarkers: string[] = []): string[] {
   const out: string[] = [];
   const markers = [root, ...extraProcessMarkers];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      const exe = path.basename(cmd[0] ?? '');
-      if (['node', 'npm', 'sh', 'bash', 'vitest', 'timeout'].includes(exe)) continue;
-      if (cmd.some((a) => markers.some((m) => a.includes(m))))
-        out.push(`process ${e}: ${cmd.join(' ').slice(0, 160)}`);
-    } catch {
-      // gone
-    }
+  for (const { pid, cmd } of processes()) {
+    if (pid === process.pid) continue;
+    const exe = path.basename(cmd[0] ?? '');
+    if (['node', 'npm', 'sh', 'bash', 'vitest', 'timeout'].includes(exe)) continue;
+    if (cmd.some((a) => markers.some((m) => a.includes(m))))
+      out.push(`process ${pid}: ${cmd.join(' ').slice(0, 160)}`);
   }
   if (linkExists(nodeNet.bridge)) out.push(`network interface ${nodeNet.bridge}`);
   for (const c of ourChains()) out.push(`iptables chain ${c}`);
@@ -731,32 +726,33 @@ export function mountsUnder(dir: string): string[] {
 export function unmountStaleDocker(dataRoot: string): string[] {
   const mounts = mountsUnder(dataRoot);
   if (!mounts.length) return [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').includes(`--data-root=${dataRoot}`))
-        return [];
-    } catch {
-      // gone
-    }
-  }
+  if (processes().some(({ cmd }) => cmd.includes(`--data-root=${dataRoot}`))) return [];
   for (const m of mounts) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
   return mounts;
 }
 
 /** Our containerd's shims: their command line names our socket. */
 function shimPids(socket: string): number[] {
-  const pids: number[] = [];
+  return processes()
+    .filter(({ cmd }) => cmd[0]?.endsWith('containerd-shim-runc-v2') && cmd.includes(socket))
+    .map(({ pid }) => pid);
+}
+
+/** The machine's processes with their command lines (a process gone meanwhile is left out). */
+function processes(): Array<{ pid: number; cmd: string[] }> {
+  const out: Array<{ pid: number; cmd: string[] }> = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('containerd-shim-runc-v2') && cmd.includes(socket)) pids.push(Number(e));
+      out.push({
+        pid: Number(e),
+        cmd: readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean),
+      });
     } catch {
       // gone
     }
   }
-  return pids;
+  return out;
 }
 
 /** Removes the kubelet's cgroups (cgroup v1: one tree per controller), deepest first. */
