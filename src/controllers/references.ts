@@ -104,6 +104,11 @@ function seenOf(obj: KubeObject | undefined): Seen {
   return obj ? (obj.metadata.resourceVersion ?? failed) : absent;
 }
 
+/** A kind's resource as kubectl names it: `secrets`, `leases.coordination.k8s.io`. */
+function resourceName(m: Pick<ResourceMapping, 'group' | 'resource'>): string {
+  return m.group ? `${m.resource}.${m.group}` : m.resource;
+}
+
 function refKey(m: Pick<ResourceMapping, 'group' | 'resource'>, namespace: string | undefined, name: string) {
   return `${m.group}/${m.resource}/${namespace ?? ''}/${name}`;
 }
@@ -231,7 +236,7 @@ export class References {
       couplings: this.couplings.size,
       cachedValues,
       scopes: [...this.scopes.values()].map((s) => ({
-        resource: `${s.mapping.resource}${s.mapping.group ? `.${s.mapping.group}` : ''}`,
+        resource: resourceName(s.mapping),
         namespace: s.namespace,
         mode: s.mode,
         synced: s.informer?.hasSynced() ?? false,
@@ -378,7 +383,7 @@ export class References {
       s.warned = true;
       const where = s.namespace ? `in namespace ${s.namespace}` : 'cluster-wide';
       this.opts.log.warn(
-        `cannot watch the metadata of ${s.mapping.resource}${s.mapping.group ? `.${s.mapping.group}` : ''} ${where}: polling each referenced object every ${Math.round(this.opts.ttlMs / 1000)} s instead (grant the operator list and watch on them: chart value referenceWatch)`,
+        `cannot watch the metadata of ${resourceName(s.mapping)} ${where}: polling each referenced object every ${Math.round(this.opts.ttlMs / 1000)} s instead (grant the operator list and watch on them: chart value referenceWatch)`,
         { err },
       );
     }
