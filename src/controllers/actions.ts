@@ -25,7 +25,19 @@ export interface Outcome {
   warnings: string[];
 }
 
-export interface CouplingEventArgs {
+/** What a step may know and report beyond its own inputs. */
+export interface StepHooks {
+  /**
+   * What this coupling applied so far. For decoupled: what to delete (unless another coupling
+   * still uses it, `stillUsed`). For coupled and updated: which objects a recreate expects to find.
+   */
+  applied?: AppliedRef[];
+  /** Called before a step that waits: an object recreated that is not gone at once. */
+  beforeWait?: () => Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface CouplingEventArgs extends StepHooks {
   side: Side;
   event: 'coupled' | 'updated' | 'decoupled';
   plug: Owner;
@@ -33,22 +45,7 @@ export interface CouplingEventArgs {
   socket: Owner | undefined;
   socketUid: string;
   inputs: CouplingInputs | undefined;
-  /**
-   * What this coupling applied so far. For decoupled: what to delete (unless another coupling
-   * still uses it, `stillUsed`). For coupled and updated: which objects a recreate expects to find.
-   */
-  applied?: AppliedRef[];
   stillUsed?: (ref: AppliedRef) => boolean;
-  /** Called before a step that waits: an object recreated that is not gone at once. */
-  beforeWait?: () => Promise<void>;
-  signal?: AbortSignal;
-}
-
-/** What a step may know and report beyond its own inputs (see CouplingEventArgs). */
-export interface StepHooks {
-  applied?: AppliedRef[];
-  beforeWait?: () => Promise<void>;
-  signal?: AbortSignal;
 }
 
 export interface Actions {
@@ -162,11 +159,14 @@ export class DefaultActions implements Actions {
       plugConfig,
       socketConfig,
     };
-    await this.runResources(o, event, data, `${o.uid}/${side === 'plug' ? args.socketUid : plug.uid}`, out, {
-      ...(args.applied ? { applied: args.applied } : {}),
-      ...(args.beforeWait ? { beforeWait: args.beforeWait } : {}),
-      ...(signal ? { signal } : {}),
-    });
+    await this.runResources(
+      o,
+      event,
+      data,
+      `${o.uid}/${side === 'plug' ? args.socketUid : plug.uid}`,
+      out,
+      args,
+    );
     if (event === 'decoupled' && args.applied?.length) {
       const mine = args.applied.filter(
         (r) => r.side === side && !r.retain && !(args.stillUsed?.(r) ?? false),
