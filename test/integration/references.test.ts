@@ -442,7 +442,9 @@ describe('referenced objects, watched', () => {
       (e) => e.verb === 'get' && e.objectRef?.resource === 'secrets' && !refusedBeforeImpersonating(e),
     );
     expect(secretGets.length).toBeGreaterThan(0);
-    const notAsTenant = secretGets.filter((g) => g.impersonatedUser?.username !== 'system:serviceaccount:refs:tenant');
+    const notAsTenant = secretGets.filter(
+      (g) => g.impersonatedUser?.username !== 'system:serviceaccount:refs:tenant',
+    );
     expect(notAsTenant, JSON.stringify(notAsTenant)).toEqual([]);
   });
 });
