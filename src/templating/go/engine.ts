@@ -11,7 +11,7 @@ import { Executor, isStackOverflow, type Limits } from './exec.ts';
 import { FUNCS } from './funcs.ts';
 import { type ParsedTemplate, parseTemplate } from './parse.ts';
 import { seededRandom32 } from './random.ts';
-import { fromJSON, nilMap } from './values.ts';
+import { fromJSON, type GoValue, inPlaceChangeCount, nilMap } from './values.ts';
 
 export type { GoTemplateErrorCode } from './errors.ts';
 export { GoTemplateError } from './errors.ts';
@@ -22,6 +22,12 @@ export interface RenderGoTemplateOptions {
   leftDelim?: string;
   rightDelim?: string;
   limits?: Partial<Limits>;
+  /**
+   * The caller has not changed `data` since an earlier call with the same object (the templates of one
+   * render share it): its Go value is reused instead of converted again, unless a template changed a map
+   * in place since (sprig's set, unset, merge), in which case it is converted afresh as before.
+   */
+  reuseData?: boolean;
 }
 
 export interface RenderGoTemplateResult {
@@ -83,6 +89,22 @@ export function parseGoTemplate(src: string, leftDelim = '{%', rightDelim = '%}'
   return parseCached(src, leftDelim, rightDelim);
 }
 
+// The Go value of each data object, with the in-place change count it was converted at. An object
+// template renders each string leaf as a template of its own over the same data; converting a socket
+// with a long status once per leaf cost most of the render.
+const converted = new WeakMap<object, { value: GoValue; changes: number }>();
+
+function goData(data: unknown, reuse: boolean): GoValue {
+  // The Go operator always executed over a map; no data at all behaves as an empty (nil) map.
+  if (data === null || data === undefined) return nilMap();
+  if (typeof data !== 'object') return fromJSON(data);
+  const hit = reuse ? converted.get(data) : undefined;
+  if (hit && hit.changes === inPlaceChangeCount()) return hit.value;
+  const value = fromJSON(data);
+  converted.set(data, { value, changes: inPlaceChangeCount() });
+  return value;
+}
+
 export function renderGoTemplate(
   src: string,
   data: unknown,
@@ -94,10 +116,9 @@ export function renderGoTemplate(
   const leftDelim = opts.leftDelim || '{%';
   const rightDelim = opts.rightDelim || '%}';
   const tmpl = parseCached(src, leftDelim, rightDelim);
-  let value: ReturnType<typeof fromJSON>;
+  let value: GoValue;
   try {
-    // The Go operator always executed over a map; no data at all behaves as an empty (nil) map.
-    value = data === null || data === undefined ? nilMap() : fromJSON(data);
+    value = goData(data, opts.reuseData === true);
   } catch (e) {
     throw new GoTemplateError('GO_TEMPLATE_LIMIT', 'template data is nested too deeply', undefined, {
       cause: e,

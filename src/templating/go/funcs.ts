@@ -38,6 +38,7 @@ import {
   toUpper,
 } from './unicode.ts';
 import {
+  changedInPlace,
   deepEqual,
   GoInt,
   type GoMap,
@@ -1522,6 +1523,7 @@ function buildFuncs(): Map<string, FuncDef> {
     def(['map', 'string', 'any'], (a) => {
       const d = map(a, 0);
       if (isNilObject(d)) throw new GoFuncError('assignment to entry in nil map');
+      changedInPlace();
       d.set(str(a, 1), a[2]);
       return d;
     }),
@@ -1529,6 +1531,7 @@ function buildFuncs(): Map<string, FuncDef> {
   add(
     'unset',
     def(['map', 'string'], (a) => {
+      changedInPlace();
       map(a, 0).delete(str(a, 1));
       return map(a, 0);
     }),
@@ -1580,6 +1583,7 @@ function buildFuncs(): Map<string, FuncDef> {
       ['map'],
       (a, ctx) => {
         let dst = map(a, 0);
+        changedInPlace();
         for (const src of a.slice(1) as GoMap[]) {
           if (isNilObject(dst) && !isNilObject(src)) dst = new Map();
           mergeInto(dst, src, overwrite, ctx);

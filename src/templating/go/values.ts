@@ -150,6 +150,18 @@ function isPlainObject(x: object): x is Record<string, unknown> {
 }
 
 /**
+ * In-place changes of maps (sprig's `set`, `unset`, `merge`, `mergeOverwrite`): the engine reuses data
+ * converted by fromJSON for the next template of the same render only while this count has not moved.
+ */
+let inPlaceChanges = 0;
+export function changedInPlace(): void {
+  inPlaceChanges++;
+}
+export function inPlaceChangeCount(): number {
+  return inPlaceChanges;
+}
+
+/**
  * Converts JSON-shaped input into Go values exactly as json.Unmarshal into map[string]interface{} would:
  * objects become maps, arrays []interface{}, numbers float64. Input is copied, never aliased.
  */

@@ -28,10 +28,10 @@ class GoDialectError extends Error {
 export function renderGoTemplate(
   src: string,
   data: unknown,
-  opts: { seed: string },
+  opts: { seed: string; reuseData?: boolean },
 ): { output: string; missingKeys: string[] } {
   try {
-    return render(src, data, { seed: opts.seed });
+    return render(src, data, { seed: opts.seed, reuseData: opts.reuseData === true });
   } catch (e) {
     const code =
       typeof e === 'object' && e !== null && 'code' in e

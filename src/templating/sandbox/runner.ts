@@ -14,7 +14,7 @@ import { escapeSandboxText } from './text-escape.ts';
 export type GoRenderer = (
   src: string,
   data: unknown,
-  opts: { seed: string },
+  opts: { seed: string; reuseData?: boolean },
 ) => { output: string; missingKeys: string[] };
 
 type Job = { d: 'eta'; b: string } | { d: 'go'; s: string };
@@ -256,6 +256,9 @@ export function createRunner(goRender: GoRenderer | null) {
     }
     let out = `${count};`;
     let total = 0;
+    // An eta template gets the data as plain objects and may change them; the Go engine then converts
+    // them afresh. Between Go templates the converted data is shared (the engine's reuseData).
+    let dataChanged = true;
     for (let i = 0; i < count; i++) {
       const job = jobs[i] as Job;
       if (dataError) {
@@ -269,11 +272,13 @@ export function createRunner(goRender: GoRenderer | null) {
         if (job.d === 'eta') {
           const fn = compileEta(job.b);
           phase = 'run';
+          dataChanged = true;
           output = invoke(fn, etaThis(), data, {});
         } else {
           if (goRender === null) throw new SandboxError('TemplateRuntime', 'the Go engine is not loaded');
           phase = 'run';
-          const result = goRender(job.s, data, { seed });
+          const result = goRender(job.s, data, { seed, reuseData: !dataChanged });
+          dataChanged = false;
           output = result.output;
           const missing = result.missingKeys;
           let n = 0;

@@ -26,6 +26,23 @@ describe('renderGoTemplate', () => {
     expect(render(job, { result: { resultJob: '0' } }).output).toBe('\n');
   });
 
+  it('reuses the converted data between templates of one render (reuseData), and converts afresh after a map was changed in place', () => {
+    const data = { a: { b: 'one' } };
+    const go = (t: string, reuseData: boolean) => renderGoTemplate(t, data, { seed: 's', reuseData }).output;
+    expect(go('{% .a.b %}', false)).toBe('one');
+    // The caller breaks its promise on purpose here, to show that the converted value is reused.
+    data.a.b = 'two';
+    expect(go('{% .a.b %}', true)).toBe('one');
+    expect(go('{% .a.b %}', false)).toBe('two');
+    // set, unset and merge change a map in place: the next template gets the data as it was.
+    expect(go('{% $_ := set .a "b" "three" %}{% .a.b %}', true)).toBe('three');
+    expect(go('{% .a.b %}', true)).toBe('two');
+    expect(go('{% $_ := unset .a "b" %}{% .a.b %}', true)).toBe('');
+    expect(go('{% .a.b %}', true)).toBe('two');
+    expect(go('{% $_ := merge .a (dict "c" "x") %}{% .a.c %}', true)).toBe('x');
+    expect(go('{% .a.c %}|{% .a.b %}', true)).toBe('|two');
+  });
+
   it('renders a missing key as empty and reports its path once, in order', () => {
     const r = render(
       '{% .plugConfig.foo %}|{% .plugConfig.foo %}|{% $c := .plugConfig %}{% $c.bar %}|{% .nope.deeper %}|{% (dict).x %}',

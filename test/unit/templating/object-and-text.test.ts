@@ -75,6 +75,17 @@ describe('renderObjectTemplate', () => {
     expect((value as Record<string, string>).k29).toBe('29');
   });
 
+  it('gives every Go string the data as it was: a map one of them changes in place (set, unset) is not changed for the next', async () => {
+    const template = {
+      a: '{% $_ := set .plug.metadata "name" "changed" %}{% .plug.metadata.name %}',
+      b: '{% .plug.metadata.name %}',
+      c: '{% $_ := unset .plugConfig "colon" %}[{% .plugConfig.colon %}]',
+      d: '{% .plugConfig.colon %}',
+    };
+    const { value } = await renderObjectTemplate(r, template, data);
+    expect(value).toEqual({ a: 'changed', b: 'app', c: '[]', d: 'key: value' });
+  });
+
   it('makes no round trip for an object without tags', async () => {
     const before = r.stats().roundTrips;
     const template = { a: { b: ['c', 1] } };
