@@ -212,9 +212,10 @@ class EtaCompiler {
  * engine (about 190 KB of source) costs ~20 ms, more than the render itself, so a fresh context per Go render
  * would cap a worker at ~50 renders/s. Reuse is safe for this dialect where it is not for eta: a Go template
  * cannot run JavaScript, only call the engine's functions, and those keep template values in Maps (no
- * prototype to pollute) and module state only in a bounded parse cache. Any failure that may have left the
- * context in a bad state (timeout, out of memory, stack overflow, an exception escaping the runner) disposes it;
- * the next Go render rebuilds it.
+ * prototype to pollute) and module state only in a bounded parse cache and a WeakMap from a render's data to
+ * its converted Go value (each request parses its own data, so an entry never serves another request).
+ * Any failure that may have left the context in a bad state (timeout, out of memory, stack overflow, an
+ * exception escaping the runner) disposes it; the next Go render rebuilds it.
  */
 class GoRunner {
   readonly #m: ResidentModule;
