@@ -223,6 +223,9 @@ class PlugPass {
     where: { side?: Side; socketUid?: string } = {},
   ): Promise<never> {
     const e = redactedError(err, this.secrets);
+    // The operator is stopping (SIGTERM, leadership lost): the step was cut short, it did not fail.
+    // Nothing is recorded (no Warning, no failure in status); whoever runs next performs it.
+    if (this.signal.aborted) throw e;
     const message = `${context}: ${e.message}`;
     this.failure(failureRecord(e, where.side ?? e.side, where.socketUid));
     if (keepCoupled) {
@@ -755,6 +758,8 @@ class PlugPass {
       }
     } catch (err) {
       const e = redactedError(err, this.secrets);
+      // Cut short by the operator stopping: neither a failure to report nor a reason to give up.
+      if (this.signal.aborted) throw e;
       const since = this.lifecycle.failingSince ?? this.ts;
       const elapsed = this.now.getTime() - Date.parse(since);
       if (elapsed < this.ctx.options.cleanupTimeoutMs) {

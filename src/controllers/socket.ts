@@ -231,6 +231,8 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
             await setFinalizer(ctx.kube, ctx.sockets, raw, finalizer, false, signal);
             return undefined;
           }
+          // Cut short by the operator stopping: not a failure to report (see plug.ts, fail).
+          if (signal.aborted) throw e;
           const since = (raw.metadata.deletionTimestamp as string) ?? rfc3339(now);
           if (now.getTime() - Date.parse(since) < ctx.options.cleanupTimeoutMs) {
             ready('False', e.reason, e.message);
@@ -268,6 +270,7 @@ export function createSocketReconciler(ctx: OperatorContext): Reconciler {
           });
         } catch (err) {
           const e = toStepError(err, 'created event');
+          if (signal.aborted) throw e;
           ready('False', e.reason, e.message);
           if (!alreadyReported(socket.status?.conditions, ConditionType.Ready, e))
             ctx.recorder.record(raw, 'Warning', e.reason, e.message);

@@ -11,6 +11,7 @@ import {
   adminKube,
   condition,
   deleteNamespaces,
+  eventsFor,
   getObj,
   grant,
   type InProcessOperator,
@@ -59,6 +60,38 @@ function endpoints(r: ApparatusRecorder, plug?: string): string[] {
 }
 
 describe('apparatus', () => {
+  it('records nothing for a step cut short by the operator stopping (no Warning, no failure in status); the next operator performs it with the same key', async () => {
+    let slow = true;
+    const app = await recorder({ delayMs: (e) => (e === 'coupled' && slow ? 1_500 : 0) });
+    const overrides = parseEndpointOverrides({
+      APPARATUS_ENDPOINT_OVERRIDES: `Plug/${ns}/cut=${app.url}`,
+    });
+    const first = await startOperator({ namespaces: [ns], overrides });
+    await kube.create(socketObj(ns, 'cut-socket', { config: { host: 'db.example' } }));
+    // Known to the operator before the plug comes (else the plug warns SocketNotCreated first).
+    await waitForCondition(kube, 'Socket', ns, 'cut-socket', 'Ready', 'True');
+    await kube.create(plugObj(ns, 'cut', { socket: { name: 'cut-socket' }, apparatus: { containers: [] } }));
+    await eventually(() => app.calls.some((c) => c.endpoint === 'coupled' && c.plug === 'cut'), {
+      what: 'the coupled call to be in flight',
+    });
+    // Stops while /coupled is answered: the call is aborted, the step cut short.
+    await first.stop();
+    const warnings = (await eventsFor(kube, ns, 'cut')).filter((e) => e.type === 'Warning');
+    expect(warnings).toEqual([]);
+    const plug = await getObj(kube, 'Plug', ns, 'cut');
+    expect((plug?.status as { failure?: unknown } | undefined)?.failure).toBeUndefined();
+    expect(condition(plug, 'Coupled')?.status).not.toBe('True');
+
+    slow = false;
+    const second = await operator({ namespaces: [ns], overrides });
+    await waitForCondition(kube, 'Plug', ns, 'cut', 'Coupled', 'True');
+    const coupled = app.calls.filter((c) => c.endpoint === 'coupled' && c.plug === 'cut');
+    expect(coupled.length).toBe(2);
+    expect(coupled[1]!.key).toBe(coupled[0]!.key);
+    expect((await eventsFor(kube, ns, 'cut')).filter((e) => e.type === 'Warning')).toEqual([]);
+    await second.stop();
+  });
+
   it('receives /config, /created, /coupled, /updated, /decoupled, /deleted in order, with the wire bodies apparatus services rely on', async () => {
     const plugApp = await recorder({ config: () => ({ fromApparatus: 'yes', port: 5432, on: true }) });
     const socketApp = await recorder({ config: () => ({ host: 'db.example' }) });
@@ -267,7 +300,11 @@ describe('apparatus', () => {
     const managedFields =
       (pod.metadata as { managedFields?: Array<{ manager: string }> }).managedFields ?? [];
     expect(managedFields.map((m) => m.manager)).toContain('integration-operator');
-    const svc = await kube.get({ apiVersion: 'v1', kind: 'Service', namespace: ns, name: podName });
+    // The Service is applied right after the Pod.
+    const svc = await eventually(
+      () => kube.get({ apiVersion: 'v1', kind: 'Service', namespace: ns, name: podName }),
+      { what: 'the apparatus Service' },
+    );
     expect(
       (svc?.spec as { ports: Array<{ port: number; targetPort: string }> } | undefined)?.ports[0],
     ).toMatchObject({
