@@ -316,7 +316,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       ...(opts.workers ? { MAX_CONCURRENT_RECONCILES: String(opts.workers) } : {}),
       APPARATUS_TIMEOUT_MS: '3000',
       APPARATUS_ATTEMPTS: '2',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'warn',
     };
     const operatorReadyMs: number[] = [];
     let restarts = 0;
@@ -458,7 +458,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             if (createdRecorded(before)) deletedPlugsWithCreated.add(before.metadata.uid!);
           }
           await retrying(() => kube.delete({ apiVersion, kind: 'Plug', namespace: ns, name }));
-          const p = await createWhenFree(kube, plugObj(i, opts.sockets));
+          const p = await createWhenFree(kube, plugObj(i, opts.sockets)).catch(async (err: unknown) => {
+            // Say why the old plug is still there: its status, and what the operator printed.
+            const old = await kube
+              .get({ apiVersion, kind: 'Plug', namespace: ns, name })
+              .catch(() => undefined);
+            throw new Error(
+              `${err instanceof Error ? err.message : String(err)}\nthe old plug: ${JSON.stringify({ metadata: old?.metadata, status: old?.status })}\noperator output (last 3000 characters):\n${op?.output().slice(-3000) ?? ''}`,
+            );
+          });
           plugUids.set(p.metadata.uid!, p.metadata.name!);
         });
         say(`${chosen.size} plugs re-created`);
