@@ -10,7 +10,7 @@
 // loop is ours, so the Idempotency-Key, the overall deadline, the jitter, the metrics and the
 // cancellation are in one place, and the body is counted as it streams so an oversized answer is
 // aborted after `maxResponseBytes` without being buffered.
-import { Agent as HttpAgent } from 'node:http';
+import { type ClientRequest, Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -220,6 +220,8 @@ interface AttemptRequest {
   anyStatus: boolean;
   secrets: readonly string[];
   attempt: number;
+  /** Set by the attempt: it was sent on a kept-alive connection of the pool. */
+  reusedSocket?: boolean;
 }
 
 type AttemptResult = { status: number; body: Buffer };
@@ -310,6 +312,9 @@ function locationHost(location: string | undefined, base: URL): string {
   }
 }
 
+/** What a kept-alive connection closed by the server answers when it is reused. */
+const staleSocketCodes = new Set(['ECONNRESET', 'EPIPE']);
+
 /** Maps a got/network error of one attempt to an ApparatusError (codes from got's RequestError). */
 function attemptError(err: unknown, req: AttemptRequest): ApparatusError {
   const code = (err as { code?: unknown }).code;
@@ -393,6 +398,11 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         agent: req.guarded ? guardedAgents : plainAgents,
         ...(req.guarded ? { dnsLookup: guardedLookup } : plainLookup ? { dnsLookup: plainLookup } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
+      });
+      stream.on('request', (r: ClientRequest) => {
+        r.once('socket', () => {
+          req.reusedSocket = r.reusedSocket;
+        });
       });
       if (req.body === undefined && req.method !== 'GET') stream.end();
       let status = 0;
@@ -523,6 +533,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
     const deadline = Date.now() + (single ? single.timeoutMs : settings.deadlineMs);
     const perAttempt = single ? single.timeoutMs : settings.attemptTimeoutMs;
 
+    let staleRetried = false;
     for (let attempt = 1; ; attempt++) {
       ctx.signal?.throwIfAborted();
       const remaining = Math.max(1, deadline - Date.now());
@@ -547,6 +558,18 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         error = statusError(req, result.status, result.body);
       } catch (err) {
         if (ctx.signal?.aborted) throw ctx.signal.reason;
+        // A kept-alive connection the server closed as we reused it (its idle timeout): the
+        // request never reached the service. Sent again at once on a new connection, once per
+        // call, without using up an attempt (as Node's documentation advises for reusedSocket).
+        if (
+          req.reusedSocket &&
+          !staleRetried &&
+          staleSocketCodes.has((err as { code?: string }).code ?? '')
+        ) {
+          staleRetried = true;
+          attempt--;
+          continue;
+        }
         error = err instanceof ApparatusError ? err : attemptError(err, req);
       }
       if (!error.retriedInCall || attempt >= attempts) throw withAttempts(error, attempt);

@@ -179,6 +179,27 @@ describe('retries', () => {
     ]);
   });
 
+  it('a kept-alive connection the server closes as it is reused: sent again on a new one, without using up an attempt', async () => {
+    // The server drops the connection when a second request arrives on it: what a client sees when
+    // the server's idle timeout closes a pooled connection just as it is reused.
+    const seen = new WeakSet<object>();
+    const server = await serve((req, res) => {
+      if (seen.has(req.socket)) return req.socket.destroy();
+      seen.add(req.socket);
+      json(res, 200, {});
+    });
+    const c = client({ attempts: 1 });
+    await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
+    await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
+    expect(server.requests).toHaveLength(3);
+    // A fresh connection that fails is not retried that way (attempts: 1).
+    const dead = await serve((req) => req.socket.destroy());
+    await expect(c.event(dead.url, 'coupled', coupled, { idempotencyKey: key })).rejects.toMatchObject({
+      code: 'Unreachable',
+    });
+    expect(dead.requests).toHaveLength(1);
+  });
+
   it('a 5xx answer ends the call after one attempt: the coupling is requeued instead (SPEC "Apparatus")', async () => {
     const server = await serve((_req, res, _body, index) => {
       if (index === 0) json(res, 503, { error: 'warming up' });
