@@ -184,7 +184,10 @@ describe('retries', () => {
     // the server's idle timeout closes a pooled connection just as it is reused.
     const seen = new WeakSet<object>();
     const server = await serve((req, res) => {
-      if (seen.has(req.socket)) return req.socket.destroy();
+      if (seen.has(req.socket)) {
+        req.socket.destroy();
+        return;
+      }
       seen.add(req.socket);
       json(res, 200, {});
     });
@@ -193,7 +196,9 @@ describe('retries', () => {
     await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
     expect(server.requests).toHaveLength(3);
     // A fresh connection that fails is not retried that way (attempts: 1).
-    const dead = await serve((req) => req.socket.destroy());
+    const dead = await serve((req) => {
+      req.socket.destroy();
+    });
     await expect(c.event(dead.url, 'coupled', coupled, { idempotencyKey: key })).rejects.toMatchObject({
       code: 'Unreachable',
     });
