@@ -190,6 +190,8 @@ class Pass {
    */
   async fail(err: unknown, context: string, terminal = false): Promise<never> {
     const e = toStepError(err, context);
+    // Cut short by the operator stopping: not a failure to report (see plug.ts, fail).
+    if (this.signal.aborted) throw e;
     const reason = e.reason === Reason.Forbidden ? ResolvedReason.Forbidden : ResolvedReason.Error;
     this.resolved(reason, e.message);
     this.ctx.recorder.record(this.raw, 'Warning', reason, e.message);
@@ -271,6 +273,7 @@ export function createDeferredResourceReconciler(ctx: DeferredResourceContext): 
         await deleteResource(pass, dr, spec);
       } catch (err) {
         const e = toStepError(err, 'deletionPolicy Delete');
+        if (pass.signal.aborted) throw e;
         if (pass.elapsedSinceDeletionMs < ctx.cleanupTimeoutMs) return pass.fail(e, 'deleting the resource');
         pass.warn(
           'CleanupAbandoned',
