@@ -14,7 +14,7 @@ import {
   type RecordedCall,
   startRecorder,
 } from '../test/support/apparatus-recorder.ts';
-import { type OperatorProcess, spawnOperatorProcess } from '../test/support/operator-process.ts';
+import { type OperatorProcess, probePort, spawnOperatorProcess } from '../test/support/operator-process.ts';
 import { eventually } from '../test/support/poll.ts';
 import {
   type ControlPlaneState,
@@ -321,7 +321,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const operatorReadyMs: number[] = [];
     let restarts = 0;
     const spawnOp = (): OperatorProcess => {
-      const port = 20000 + Math.floor(Math.random() * 20000);
+      const port = probePort();
       const spawned = spawnOperatorProcess(
         { HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${port}`, METRICS_BIND_ADDRESS: '0', ...env },
         state.kubeconfig,

@@ -19,6 +19,7 @@ import { installCrds } from '../src/api/install.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { Kube } from '../src/kube/objects.ts';
 import type { KubeObject } from '../src/kube/types.ts';
+import { probePort } from '../test/support/operator-process.ts';
 import {
   auditPolicyFor,
   type ControlPlaneState,
@@ -116,11 +117,11 @@ export async function startOperatorProcess(
   bench: Bench,
   env: Record<string, string> = {},
 ): Promise<OperatorProc> {
-  // A port below the ephemeral range (32768+), where outgoing connections take theirs; still, on a
-  // busy machine another process may hold it: then try another.
+  // probePort() is below the ephemeral range; still, on a busy machine another process may hold
+  // it: then try another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOperatorOnPort(bench, env, 10000 + Math.floor(Math.random() * 20000));
+      return await startOperatorOnPort(bench, env, probePort());
     } catch (err) {
       if (!(err instanceof PortInUseError) || attempt >= 5) throw err;
     }

@@ -18,7 +18,7 @@ import {
   type Expectation,
 } from '../fixtures/corpus.ts';
 import { type HostileApparatus, startHostileApparatus } from '../support/hostile-apparatus.ts';
-import { type OperatorProcess, spawnOperatorProcess } from '../support/operator-process.ts';
+import { type OperatorProcess, probePort, spawnOperatorProcess } from '../support/operator-process.ts';
 import { eventually } from '../support/poll.ts';
 
 const operatorUser = 'integration-operator-corpus';
@@ -119,7 +119,7 @@ async function waitFor(e: Expectation, timeoutMs: number): Promise<KubeObject> {
 }
 
 function startOperator(kubeconfig: string): typeof op {
-  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+  const metricsPort = probePort();
   const spawned = spawnOperatorProcess(
     {
       CORPUS_ENV_CANARY: envCanary,

@@ -13,6 +13,16 @@ export interface OperatorProcess {
 }
 
 /**
+ * A port for an operator's probe or metrics server that the caller must know in advance: random,
+ * below Linux's ephemeral range (32768-60999 by default). Outgoing connections and every server
+ * bound to port 0 take their ports from that range, so a pick inside it can be in use by then
+ * (a chaos run once failed with EADDRINUSE on 39778); below it, only another such pick can collide.
+ */
+export function probePort(): number {
+  return 10_000 + Math.floor(Math.random() * 20_000);
+}
+
+/**
  * Runs `node src/main.ts` as its own process (the way a Deployment would, minus the image), with
  * only PATH and HOME of this environment. `keepChars` bounds the output kept (the newest part).
  */
