@@ -14,6 +14,7 @@
 
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { dataNeeds, pruneData } from './data-needs.ts';
 import { analyzeTemplate, dialectProblem, type TemplateAnalysis } from './dialect.ts';
 import { TemplateError, type TemplateErrorCode } from './errors.ts';
 import { resolveTemplateLimits, type TemplateLimits } from './limits.ts';
@@ -169,6 +170,7 @@ export class TemplateRenderer {
     const items: (BatchItem | undefined)[] = new Array(templates.length).fill(undefined);
     const jobs: WireJob[] = [];
     const jobIndex: number[] = [];
+    const analyses: TemplateAnalysis[] = [];
     templates.forEach((src, i) => {
       const checked = this.#precheck(src, name);
       if ('error' in checked) items[i] = { ok: false, error: checked.error };
@@ -176,10 +178,12 @@ export class TemplateRenderer {
       else {
         jobs.push({ dialect: checked.dialect, src });
         jobIndex.push(i);
+        analyses.push(checked.analysis);
       }
     });
     if (jobs.length > 0) {
-      const dataJson = this.#serialize(data, name);
+      // Only what the templates can read is sent to the sandbox (data-needs.ts).
+      const dataJson = this.#serialize(pruneData(data, dataNeeds(analyses)), name);
       const results = await this.#enqueue(jobs, dataJson, opts, undefined);
       results.forEach((r, k) => {
         const i = jobIndex[k] as number;
@@ -218,7 +222,10 @@ export class TemplateRenderer {
     const checked = this.#precheck(template, name);
     if ('error' in checked) throw checked.error;
     if (checked.dialect === 'none' && template.trim() === '') return { documents: [], warnings: [] };
-    const dataJson = checked.dialect === 'none' ? 'null' : this.#serialize(data, name);
+    const dataJson =
+      checked.dialect === 'none'
+        ? 'null'
+        : this.#serialize(pruneData(data, dataNeeds([checked.analysis])), name);
     const yaml: YamlRequest = {
       maxDocuments: opts.maxDocuments ?? DEFAULT_MAX_DOCUMENTS,
       maxAliasCount: opts.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT,
@@ -280,7 +287,7 @@ export class TemplateRenderer {
   #precheck(
     src: string,
     name: string | undefined,
-  ): { dialect: 'eta' | 'go' | 'none' } | { error: TemplateError } {
+  ): { dialect: 'eta' | 'go' | 'none'; analysis: TemplateAnalysis } | { error: TemplateError } {
     const fail = (code: TemplateErrorCode, message: string) => ({
       error: new TemplateError(code, message, { templateName: name }),
     });
@@ -302,7 +309,7 @@ export class TemplateRenderer {
     }
     const problem = dialectProblem(src, analysis);
     if (problem) return fail(problem.code, problem.message);
-    return { dialect: analysis.dialect };
+    return { dialect: analysis.dialect, analysis };
   }
 
   #serialize(data: unknown, name: string | undefined): string {
