@@ -339,24 +339,26 @@ export class DefaultActions implements Actions {
   }
 
   /**
-   * `do: recreate`: the object is applied new, never over an old one (a Job's template cannot
-   * change). An object this coupling has not applied yet (a first coupling) most likely does not
-   * exist: the apply is made create-only, one request, and an object found there after all (left
+   * `do: recreate`: the object is created new, never applied over an old one (a Job's template
+   * cannot change). An object this coupling has not applied yet (a first coupling) most likely does
+   * not exist: it is created (one request, `createNew`), and an object found there after all (left
    * by an earlier coupling, applied before a crash, made by someone else) goes the other way. That
-   * way deletes it with background propagation (so a Job's Pods go too) and applies it again; only
+   * way deletes it with background propagation (so a Job's Pods go too) and creates it again; only
    * when the delete leaves it terminating (finalizers, a grace period) is the step announced
-   * (`beforeWait`: the plug shows it in process) and the object waited for until it is gone.
+   * (`beforeWait`: the plug shows it in process) and the object waited for until it is gone. An
+   * object created by someone else between the delete and the create is applied over, as before.
    */
   private async recreate(target: KubeObject, as: Identity, known: boolean, hooks: StepHooks): Promise<void> {
     const { signal } = hooks;
     const opts = { as, ...(signal ? { signal } : {}) };
-    if (!known && (await this.kube.applyNew(target, opts))) return;
+    if (!known && (await this.kube.createNew(target, opts))) return;
     const ref = refOf(target);
     const outcome = await this.kube.deleteWithOutcome(ref, { ...opts, propagationPolicy: 'Background' });
     if (outcome === 'terminating') {
       await hooks.beforeWait?.();
       await this.waitUntilGone(ref, as, signal);
     }
+    if (await this.kube.createNew(target, opts)) return;
     await this.kube.apply(target, opts);
   }
 

@@ -1,7 +1,7 @@
 // Typed verbs over the REST client: get, list, create, server-side apply, patches, delete. Every
 // verb takes `as` so work done on a tenant's behalf is done as the tenant's ServiceAccount.
 import type { Identity, KubeClient } from './client.ts';
-import { isConflict, isNotFound } from './errors.ts';
+import { isAlreadyExists, isNotFound } from './errors.ts';
 import { type ResourceMapping, RestMapper, resourcePath } from './mapper.ts';
 import type { KubeList, KubeObject, ObjectRef } from './types.ts';
 
@@ -14,14 +14,6 @@ export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
  * `terminating`, it is marked for deletion and waits for finalizers or a grace period.
  */
 export type DeleteOutcome = 'absent' | 'gone' | 'terminating';
-
-/**
- * A resourceVersion no stored object has: etcd's revisions start at 1 and its first write is
- * revision 2 (mvcc kvstore: currentRev 1, a write takes currentRev + 1), and a resourceVersion is
- * the revision of the object's last write. As the precondition of a server-side apply it lets the
- * apply create the object (a create ignores it) and fails with a conflict on any object that exists.
- */
-const noStoredVersion = '1';
 
 /** Whether a delete's answer is an object kept for now (finalizers, a grace period not yet over). */
 function isTerminating(res: KubeObject | undefined): boolean {
@@ -131,22 +123,23 @@ export class Kube {
   }
 
   /**
-   * Server-side apply that only creates: returns the new object, or undefined (HTTP 409, nothing
-   * changed) when an object of that name exists. One request where a get-then-apply takes two, and
-   * no window between them in which another writer's object could be applied over.
+   * Creates an object that should not exist yet: returns the new object, or undefined (HTTP 409
+   * AlreadyExists, nothing changed) when an object of that name exists, even one being deleted. A
+   * plain POST with the operator's field manager: one request where a get-then-apply takes two, and
+   * cheaper for the API server than a server-side apply that creates (measured on a Job: 1.6-1.9 ms
+   * of API server CPU against 2.2-2.5 ms; `npm run bench -- recreate:N`). Its fields are recorded as
+   * the operator's (operation Update); a later apply by the operator takes them over.
    */
-  async applyNew<T extends KubeObject>(
+  async createNew<T extends KubeObject>(
     obj: T,
     opts: { as?: Identity; manager?: string; signal?: AbortSignal } = {},
   ): Promise<T | undefined> {
+    // A resourceVersion is refused on a create; a template has no business setting one.
+    const { resourceVersion: _rv, ...metadata } = obj.metadata;
     try {
-      return await this.apply(
-        { ...obj, metadata: { ...obj.metadata, resourceVersion: noStoredVersion } },
-        { ...opts, force: true },
-      );
+      return await this.create({ ...obj, metadata } as T, { ...opts, manager: opts.manager ?? fieldManager });
     } catch (err) {
-      // With force, field manager conflicts are overridden: a 409 is the precondition failing.
-      if (isConflict(err)) return undefined;
+      if (isAlreadyExists(err)) return undefined;
       throw err;
     }
   }

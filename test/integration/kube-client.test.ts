@@ -71,28 +71,33 @@ describe('kube client', () => {
     );
   });
 
-  it('applies create-only: a new object is created by server-side apply, an existing one is left alone', async () => {
+  it('creates only what does not exist: a new object is created, an existing one is left alone', async () => {
     const job: KubeObject = {
       apiVersion: 'batch/v1',
       kind: 'Job',
       metadata: { name: 'once', namespace: ns },
       spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
     };
-    const created = await kube.applyNew(job);
+    // A resourceVersion in the template is dropped (a create refuses one).
+    const created = await kube.createNew({ ...job, metadata: { ...job.metadata, resourceVersion: '7' } });
     expect(created?.metadata.uid).toBeTruthy();
-    // A server-side apply like any other: the operator's field manager, operation Apply.
+    // Created with the operator's field manager (a POST: operation Update).
     const meta = created!.metadata as { managedFields?: Array<{ manager: string; operation: string }> };
     const managers = meta.managedFields?.map((m) => `${m.manager}/${m.operation}`);
-    expect(managers).toEqual(['integration-operator/Apply']);
+    expect(managers).toEqual(['integration-operator/Update']);
     // It exists: nothing is changed (a changed label would have been applied by a plain apply).
-    const again = await kube.applyNew({ ...job, metadata: { ...job.metadata, labels: { changed: 'yes' } } });
+    const again = await kube.createNew({ ...job, metadata: { ...job.metadata, labels: { changed: 'yes' } } });
     expect(again).toBeUndefined();
     const now = await kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name: 'once' });
     expect(now?.metadata.uid).toBe(created?.metadata.uid);
     expect(now?.metadata.labels?.changed).toBeUndefined();
     // Other errors are still errors (an invalid object: a Job without containers).
     await expect(
-      kube.applyNew({ ...job, metadata: { ...job.metadata, name: 'bad' }, spec: { template: { spec: {} } } }),
+      kube.createNew({
+        ...job,
+        metadata: { ...job.metadata, name: 'bad' },
+        spec: { template: { spec: {} } },
+      }),
     ).rejects.toMatchObject({ status: 422 });
   });
 
@@ -113,8 +118,8 @@ describe('kube client', () => {
     expect(await kube.deleteWithOutcome(ref('ConfigMap', 'plain'))).toBe('absent');
     await kube.create(cm('held', ['example.com/hold']));
     expect(await kube.deleteWithOutcome(ref('ConfigMap', 'held'))).toBe('terminating');
-    // Terminating counts as existing for a create-only apply.
-    expect(await kube.applyNew(cm('held'))).toBeUndefined();
+    // Terminating counts as existing for a create.
+    expect(await kube.createNew(cm('held'))).toBeUndefined();
     await kube.mergePatch(ref('ConfigMap', 'held'), { metadata: { finalizers: null } });
     // A Pod on no node is deleted at once, though the answer is the Pod with a deletionTimestamp.
     await kube.create({

@@ -131,10 +131,17 @@ describe('templated resources', () => {
       { name: 'DATABASE', value: 'orders' },
       { name: 'QUOTED', value: '"orders"' },
     ]);
+    // `do: recreate` creates the Job (a POST with the operator's field manager: operation Update).
     const managers = (
-      (job.metadata as { managedFields?: Array<{ manager: string; operation: string }> }).managedFields ?? []
-    ).filter((m) => m.operation === 'Apply');
-    expect(managers.map((m) => m.manager)).toEqual(['integration-operator']);
+      (
+        job.metadata as {
+          managedFields?: Array<{ manager: string; operation: string; subresource?: string }>;
+        }
+      ).managedFields ?? []
+    )
+      .filter((m) => !m.subresource)
+      .map((m) => `${m.manager}/${m.operation}`);
+    expect(managers).toEqual(['integration-operator/Update']);
     const conn = await get('ConfigMap', db, 'shop-conn');
     expect(conn?.data).toEqual({ host: 'postgres.db.svc', database: 'orders' });
     // The template named kube-system: it lands in the socket's namespace, with a Warning Event.
@@ -362,13 +369,14 @@ async function requests(verb: string, resource: string): Promise<number> {
 }
 
 describe('do: recreate', () => {
-  it('couples in four writes: the finalizer, one create-only apply of the Job, the status and the Event (no delete of a Job that is not there, no in-process status)', async () => {
+  it('couples in four writes: the finalizer, one create of the Job, the status and the Event (no delete of a Job that is not there, no in-process status)', async () => {
     await kube.create(recreateSocket('jobs'));
     const follow = followPlugs(app);
     try {
       await follow.synced();
       const deletes = await requests('DELETE', 'jobs');
       const applies = await requests('PATCH', 'jobs');
+      const creates = await requests('POST', 'jobs');
       await kube.create(plugObj(app, 'first', { socket: { name: 'jobs', namespace: db }, epoch: '1' }));
       await waitForCondition(kube, 'Plug', app, 'first', 'Coupled', 'True');
       const versions = await eventually(
@@ -387,7 +395,8 @@ describe('do: recreate', () => {
         'CouplingSucceeded',
       ]);
       expect(await requests('DELETE', 'jobs')).toBe(deletes);
-      expect(await requests('PATCH', 'jobs')).toBe(applies + 1);
+      expect(await requests('PATCH', 'jobs')).toBe(applies);
+      expect(await requests('POST', 'jobs')).toBe(creates + 1);
       const job = await jobOf('first');
       expect(job?.metadata.labels?.from).toBe('template');
       await eventually(async () =>
