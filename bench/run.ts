@@ -504,6 +504,26 @@ function describeIdentities(byIdentity: Record<string, Record<string, number>>):
     .join('; ');
 }
 
+/** CPU seconds of the operator and the control plane's processes, and their use since a snapshot. */
+function cpuMeter(bench: Bench, op: OperatorProc) {
+  const cpu = () => ({
+    apiserver: cpuSeconds(bench.state.pids.apiserver),
+    etcd: cpuSeconds(bench.state.pids.etcd),
+    controllerManager: cpuSeconds(bench.state.pids.controllerManager),
+    operator: op.usage().cpuSeconds,
+  });
+  const cpuSince = (c0: ReturnType<typeof cpu>) => {
+    const c = cpu();
+    return {
+      'operator CPU s': Number((c.operator - c0.operator).toFixed(1)),
+      'API server CPU s': Number((c.apiserver - c0.apiserver).toFixed(1)),
+      'etcd CPU s': Number((c.etcd - c0.etcd).toFixed(1)),
+      'controller-manager CPU s': Number((c.controllerManager - c0.controllerManager).toFixed(1)),
+    };
+  };
+  return { cpu, cpuSince };
+}
+
 /**
  * Referenced Secrets at scale (issue 17): the Go operator's Postgres-style socket reads its config
  * from a Secret and recreates a Job per plug on coupled/updated (bench/go-sample.ts).
@@ -563,12 +583,15 @@ async function references(bench: Bench, n: number): Promise<Row> {
   // The shared Secret changes: every plug performs updated (its Job recreated).
   let fanoutSeconds: number | undefined;
   let firstSeconds: number | undefined;
+  let fanoutCpu: ReturnType<ReturnType<typeof cpuMeter>['cpuSince']> | undefined;
+  const { cpu, cpuSince } = cpuMeter(bench, op);
   const changes0 = await auditCounts(bench.state);
   if (n <= 1000 || process.env.BENCH_REFS_FANOUT === '1') {
     const before = new Map([...watch.plugs].map(([k, v]) => [k, v.plugHash]));
     const updated = () =>
       [...watch.plugs].filter(([k, v]) => v.plugEvent === 'updated' && v.plugHash !== before.get(k)).length;
     progress(`${label}: changing the shared Secret`);
+    const cpuF = cpu();
     const tf = performance.now();
     await bench.kube.mergePatch(
       { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'postgres-config' },
@@ -584,6 +607,8 @@ async function references(bench: Bench, n: number): Promise<Row> {
       900_000,
       () => `${updated()}/${n} updated`,
     );
+    fanoutCpu = cpuSince(cpuF);
+    progress(`${label}: CPU while the shared change fanned out: ${JSON.stringify(fanoutCpu)}`);
     await operatorSettled(op, label);
   }
 
@@ -630,7 +655,7 @@ async function references(bench: Bench, n: number): Promise<Row> {
   saveResult(`refs-${n}${watching ? '' : '-polling'}`, {
     result,
     idle: { seconds: idleSeconds, requestsPerSecond: idleRate, audit: idle },
-    changes: { audit: changes, firstSeconds, fanoutSeconds, latenciesMs: latencies },
+    changes: { audit: changes, firstSeconds, fanoutSeconds, fanoutCpu, latenciesMs: latencies },
     operator: { referenceReads: reads, referencePolls: polls },
   });
   progress(`${label}: during the changes: ${describeIdentities(changes.byIdentity)}`);
@@ -692,21 +717,7 @@ async function recreate(bench: Bench, n: number): Promise<Row[]> {
   const op = await startOperatorProcess(bench, { WATCH_NAMESPACE: ns, ...envWorkers() });
   const watch = watchPlugs(bench, ns);
   await watch.synced();
-  const cpu = () => ({
-    apiserver: cpuSeconds(bench.state.pids.apiserver),
-    etcd: cpuSeconds(bench.state.pids.etcd),
-    controllerManager: cpuSeconds(bench.state.pids.controllerManager),
-    operator: op.usage().cpuSeconds,
-  });
-  const cpuSince = (c0: ReturnType<typeof cpu>) => {
-    const c = cpu();
-    return {
-      'operator CPU s': Number((c.operator - c0.operator).toFixed(1)),
-      'API server CPU s': Number((c.apiserver - c0.apiserver).toFixed(1)),
-      'etcd CPU s': Number((c.etcd - c0.etcd).toFixed(1)),
-      'controller-manager CPU s': Number((c.controllerManager - c0.controllerManager).toFixed(1)),
-    };
-  };
+  const { cpu, cpuSince } = cpuMeter(bench, op);
   const audit0 = await auditCounts(bench.state);
   await bench.kube.create(goSampleSocket(ns));
   const cpu0 = cpu();
