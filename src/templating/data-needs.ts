@@ -77,9 +77,10 @@ function goNeeds(analysis: TemplateAnalysis, into: DataNeeds): boolean {
         addPath(into, [t.text.slice(1)]);
         continue;
       }
-      // A chain starts with a field not glued to what comes before (`(index .a 0).b`: `.b` reads the
-      // value of the parenthesised term, whose own fields are kept whole).
-      if (glued(tokens[i - 1], t)) continue;
+      // A field glued to a closing parenthesis reads the value of that term (`(index .a 0).b`), whose
+      // own fields are kept whole; any other field starts a chain from the root (`(.a.b)` too).
+      const prev = tokens[i - 1];
+      if (prev?.kind === 'rightParen' && glued(prev, t)) continue;
       const path = [t.text.slice(1)];
       while (tokens[i + 1]?.kind === 'field' && glued(tokens[i], tokens[i + 1] as GoToken)) {
         i++;

@@ -47,6 +47,10 @@ describe('dataNeeds + pruneData', () => {
 
   it('keeps a field read on a computed value through the names that computed it', () => {
     expect(kept('{% (index .plugConfig.list 0).x %}')).toEqual({ plugConfig: { list: ['a', 'b'] } });
+    expect(kept('{% (.plug.metadata).name %}{% print (.socketConfig.port) %}')).toEqual({
+      plug: { metadata: data.plug.metadata },
+      socketConfig: { port: '5432' },
+    });
   });
 
   it('keeps whole top-level keys when the dot moves (with, range) or variables are used', () => {
@@ -133,6 +137,7 @@ describe('a pruned render is the render over all the data', () => {
     ['{% with .socket %}{% .metadata.name %}{% len .status.coupledPlugs %}{% end %}', goAll],
     ['{% range $k, $v := .plugConfig.nested %}{% $k %}={% $v %}{% end %}', goAll],
     ['{% .plug.metadata.name.toolong %}', goAll],
+    ['{% (.plug.metadata).name %}-{% len (.socket.status.coupledPlugs) %}', goAll],
     ['{%= it.plug.metadata.name %}/{%= it.socket.status.coupledPlugs.length %}', etaAll],
     ['{%= it.plugConfig.missing %}|{%= JSON.stringify(it.socketConfig) %}', etaAll],
   ];
