@@ -6,10 +6,9 @@
 //
 // Pruning never changes what a template renders: a template can only read data through the names it
 // writes, and whatever it reaches through a name is kept whole. The rules, from the tags (dialect.ts):
-// - Go dialect: a bare `.` or `$` (the whole data, e.g. `toJson .`, `index . "socket"`) needs everything.
-//   While the dot is the root everywhere (no `with`, `range`, `define`, `template`, `block`, no variables),
-//   each field chain at the start of a term (`.plug.metadata.name`) keeps exactly that path, the value at
-//   its end whole. Otherwise every field name written anywhere keeps that top-level key whole.
+// - Go dialect: a bare `.` or `$` (the whole data, e.g. `toJson .`, `index . "socket"`) needs everything;
+//   otherwise each field chain (`.plug.metadata.name`, `$.socket.metadata`) keeps exactly that path, the
+//   value at its end whole (see goNeeds for why that holds inside `with`, `range` and variables too).
 // - eta: data is `it`; every `it` must be followed by `.name` (or `?.name`), which keeps that top-level key
 //   whole. Any other use of `it` (`it[k]`, `f(it)`), `arguments` or `eval` needs everything.
 // - A template without tags needs nothing.
@@ -43,45 +42,41 @@ function addPath(root: DataNeeds, path: readonly string[]): void {
   n.children.clear();
 }
 
-const DOT_CHANGERS: ReadonlySet<string> = new Set(['with', 'range', 'define', 'template', 'block']);
-
 const glued = (a: GoToken | undefined, b: GoToken): boolean =>
   a !== undefined && a.pos + a.text.length === b.pos;
 
-/** Adds what a Go template reads; false when it may read anything. */
+/**
+ * Adds what a Go template reads; false when it may read anything. A template reaches the data only
+ * through the dot at the top level or `$`: a chain `.a.b` or `$.a.b` yields the value at its end,
+ * which is kept whole, so every value the template holds afterwards (in a variable, as the dot of a
+ * `with`/`range`/`template`, from a function) comes from a whole value. A chain inside such a scope
+ * (`{% with .plug %}{% .metadata.name %}`) is also taken as a path from the root: one that is not
+ * there keeps nothing.
+ */
 function goNeeds(analysis: TemplateAnalysis, into: DataNeeds): boolean {
-  const actions: (readonly GoToken[])[] = [];
   for (const t of analysis.tags) {
     if (t.dialect === 'neutral' || t.dialect === 'go-comment') continue;
     if (t.dialect !== 'go' || !t.goTokens) return false;
-    actions.push(t.goTokens);
-  }
-  let rootIsDot = true;
-  for (const tokens of actions) {
+    const tokens = t.goTokens;
     for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i] as GoToken;
-      if (t.kind === 'dot') return false;
-      if (t.kind === 'variable') {
-        rootIsDot = false;
+      const tok = tokens[i] as GoToken;
+      if (tok.kind === 'dot') return false;
+      if (tok.kind === 'variable' && tok.text === '$') {
         const next = tokens[i + 1];
-        if (t.text === '$' && !(next?.kind === 'field' && glued(t, next))) return false;
-      }
-      if (t.kind === 'keyword' && DOT_CHANGERS.has(t.text)) rootIsDot = false;
-    }
-  }
-  for (const tokens of actions) {
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i] as GoToken;
-      if (t.kind !== 'field') continue;
-      if (!rootIsDot) {
-        addPath(into, [t.text.slice(1)]);
+        if (!(next?.kind === 'field' && glued(tok, next))) return false;
         continue;
       }
-      // A field glued to a closing parenthesis reads the value of that term (`(index .a 0).b`), whose
-      // own fields are kept whole; any other field starts a chain from the root (`(.a.b)` too).
+      if (tok.kind !== 'field') continue;
+      // A field glued to `)` or to a variable other than `$` reads that value, not the data.
       const prev = tokens[i - 1];
-      if (prev?.kind === 'rightParen' && glued(prev, t)) continue;
-      const path = [t.text.slice(1)];
+      if (
+        prev &&
+        glued(prev, tok) &&
+        (prev.kind === 'rightParen' || prev.kind === 'variable') &&
+        prev.text !== '$'
+      )
+        continue;
+      const path = [tok.text.slice(1)];
       while (tokens[i + 1]?.kind === 'field' && glued(tokens[i], tokens[i + 1] as GoToken)) {
         i++;
         path.push((tokens[i] as GoToken).text.slice(1));

@@ -1,8 +1,10 @@
 // Only the data a template can read is sent to the sandbox (src/templating/data-needs.ts): what is kept
 // for each kind of template, and that a pruned render is the same as a render over all the data.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_DATA, dataNeeds, pruneData } from '../../../src/templating/data-needs.ts';
 import { analyzeTemplate } from '../../../src/templating/dialect.ts';
+import { GoTemplateError, renderGoTemplate } from '../../../src/templating/go/engine.ts';
 import { TemplateRenderer } from '../../../src/templating/index.ts';
 
 const data = {
@@ -53,17 +55,21 @@ describe('dataNeeds + pruneData', () => {
     });
   });
 
-  it('keeps whole top-level keys when the dot moves (with, range) or variables are used', () => {
+  it('keeps the chains named inside with, range and define, and after $', () => {
+    // Inside `with .plug`, `.metadata.name` reads the plug, which is kept whole; as a path from the
+    // root it keeps nothing more (there is no top-level `metadata`).
     expect(kept('{% with .plug %}{% .metadata.name %}{% end %}')).toEqual({ plug: data.plug });
-    expect(kept('{% range $i, $v := .plugConfig.list %}{% $v %}{% end %}')).toEqual({
-      plugConfig: data.plugConfig,
+    expect(kept('{% with .plug.metadata %}{% .name %}{% end %}{% .nothing %}')).toEqual({
+      plug: { metadata: data.plug.metadata },
+      nothing: null,
     });
-    expect(kept('{% $.socket.metadata.name %}')).toEqual({ socket: data.socket });
-    expect(kept('{% define "x" %}{% .socketConfig.port %}{% end %}{% template "x" .socketConfig %}')).toEqual(
-      {
-        socketConfig: data.socketConfig,
-      },
-    );
+    expect(kept('{% range $i, $v := .plugConfig.list %}{% $v %}{% $v.x %}{% end %}')).toEqual({
+      plugConfig: { list: ['a', 'b'] },
+    });
+    expect(kept('{% $.socket.metadata.name %}')).toEqual({ socket: { metadata: { name: 'postgres' } } });
+    expect(kept('{% define "x" %}{% .port %}{% end %}{% template "x" .socketConfig %}')).toEqual({
+      socketConfig: data.socketConfig,
+    });
   });
 
   it('sends everything for a bare dot or $ (the whole data)', () => {
@@ -136,6 +142,9 @@ describe('a pruned render is the render over all the data', () => {
     ['{% if hasKey .plug.metadata "labels" %}{% .plug.metadata.labels.tier %}{% end %}', goAll],
     ['{% with .socket %}{% .metadata.name %}{% len .status.coupledPlugs %}{% end %}', goAll],
     ['{% range $k, $v := .plugConfig.nested %}{% $k %}={% $v %}{% end %}', goAll],
+    ['{% with .plug.metadata %}{% .name %}/{% .labels.tier %}{% end %}{% $.socket.metadata.name %}', goAll],
+    ['{% range .socket.status.coupledPlugs %}{% .name %},{% end %}', goAll],
+    ['{% $m := .plug.metadata %}{% $m.name %}{% $m.labels %}', goAll],
     ['{% .plug.metadata.name.toolong %}', goAll],
     ['{% (.plug.metadata).name %}-{% len (.socket.status.coupledPlugs) %}', goAll],
     ['{%= it.plug.metadata.name %}/{%= it.socket.status.coupledPlugs.length %}', etaAll],
@@ -148,5 +157,43 @@ describe('a pruned render is the render over all the data', () => {
     const view = (items: typeof pruned) =>
       items.map((i) => (i.ok ? { output: i.output, warnings: i.warnings } : { error: i.error.message }));
     expect(view(pruned)).toEqual(view(whole));
+  });
+});
+
+describe('the Go-template corpus renders the same over the data it names', () => {
+  interface CorpusCase {
+    name: string;
+    template: string;
+    data: unknown;
+  }
+  const corpus = JSON.parse(
+    readFileSync(new URL('../../fixtures/gotemplate/corpus.json', import.meta.url), 'utf8'),
+  ) as CorpusCase[];
+  const render = (template: string, d: unknown) => {
+    try {
+      return { output: renderGoTemplate(template, d, { seed: 'corpus' }).output };
+    } catch (e) {
+      if (!(e instanceof GoTemplateError)) throw e;
+      return { error: e.message };
+    }
+  };
+
+  it('for every case (output or error, byte for byte)', () => {
+    const differences: string[] = [];
+    let pruned = 0;
+    // `now` reads the clock: two renders may fall in different seconds.
+    for (const c of corpus.filter((x) => !/\bnow\b/.test(x.template))) {
+      const analysis = analyzeTemplate(c.template);
+      if (analysis.dialect !== 'go' || analysis.mixed) continue;
+      const needs = dataNeeds([analysis]);
+      if (needs !== ALL_DATA) pruned++;
+      const whole = render(c.template, c.data);
+      const part = render(c.template, pruneData(c.data, needs));
+      if (JSON.stringify(whole) !== JSON.stringify(part))
+        differences.push(`${c.name}: ${JSON.stringify(whole)} vs ${JSON.stringify(part)}`);
+    }
+    expect(differences).toEqual([]);
+    // Most cases name their data by paths: the test is not vacuous.
+    expect(pruned).toBeGreaterThan(200);
   });
 });
