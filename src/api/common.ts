@@ -81,7 +81,7 @@ const resourceActionFields = {
     .string()
     .optional()
     .describe(
-      'apply (default: server-side apply), delete (background propagation, not-found ignored) or recreate (delete, wait until gone, apply).',
+      'apply (default: server-side apply), delete (background propagation, not-found ignored) or recreate (delete, wait until gone, create).',
     ),
   template: freeObject(
     'A resource template: every string value and key is a template rendered on its own and inserted as a value.',
