@@ -14,6 +14,8 @@
 //   recreate:N     the Go operator's sample socket (config from a Secret, a Job per plug recreated on
 //                  coupled/updated: bench/go-sample.ts), N plugs at once; then a literal config key of
 //                  the socket changes and every Job is recreated (two rows)
+//   requests:N     API server and etcd CPU per request, for each kind of request a recreated Job costs
+//                  the operator (Job POST, server-side apply, delete, Plug status, Event), N of each
 // `npm run bench:smoke` runs small variants (CI keeps the suite alive with it).
 import { writeFileSync } from 'node:fs';
 import { apiVersion } from '../src/api/common.ts';
@@ -817,6 +819,125 @@ async function recreate(bench: Bench, n: number): Promise<Row[]> {
   return [coupleRow, updateRow];
 }
 
+/**
+ * What each kind of request the operator makes for a recreated Job costs the API server (and etcd):
+ * n requests of one kind at a time, 16 concurrent, as the sample's tenant where the operator acts as
+ * it. kube-controller-manager is paused meanwhile, so that what the job controller and the garbage
+ * collector do about the Jobs is not counted (they resume at the end and catch up).
+ */
+async function requestCosts(bench: Bench, n: number): Promise<Row> {
+  const ns = await namespace(bench, `requests-${n}`);
+  await grant(bench.kube, ns, 'default', goSampleRights, { existing: true, role: 'tenant' });
+  await bench.kube.create(goSampleSecret(ns));
+  await bench.kube.create(goSampleSocket(ns));
+  const plugObjs = goSamplePlugs(ns, n);
+  await createAll(bench.kube, plugObjs);
+  const as = { serviceAccount: { namespace: ns, name: 'default' } };
+  const job = (i: number): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: `createdb-p-${i}`, namespace: ns },
+    spec: {
+      backoffLimit: 3,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            { name: 'createdb', image: 'postgres:17-alpine', env: [{ name: 'DATABASE', value: `db${i}` }] },
+          ],
+        },
+      },
+    },
+  });
+  const jobRef = (i: number) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    namespace: ns,
+    name: `createdb-p-${i}`,
+  });
+  const plugRef = (i: number) => ({
+    apiVersion,
+    kind: 'Plug',
+    namespace: ns,
+    name: plugObjs[i]!.metadata.name!,
+  });
+  const status = (i: number, hash: string) => ({
+    conditions: ['Coupled', 'Ready'].map((type) => ({
+      type,
+      status: 'True',
+      reason: 'CouplingSucceeded',
+      message: `coupled to socket ${ns}/postgres`,
+      observedGeneration: 1,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    })),
+    lifecycle: {
+      created: '2026-01-01T00:00:00Z',
+      coupling: {
+        socketUid: 'u',
+        socketName: 'postgres',
+        socketNamespace: ns,
+        plug: { event: 'updated', hash, at: new Date().toISOString() },
+        socket: { event: 'updated', hash, at: new Date().toISOString() },
+        applied: [{ side: 'socket', ...jobRef(i) }],
+        resultsHash: hash,
+        sourcesHash: hash,
+      },
+    },
+  });
+  const kinds: Array<[string, (i: number) => Promise<unknown>]> = [
+    ['create Job (POST)', (i) => bench.kube.create(job(i), { as, manager: 'integration-operator' })],
+    ['delete Job (made by POST)', (i) => bench.kube.deleteWithOutcome(jobRef(i), { as })],
+    ['create Job (server-side apply)', (i) => bench.kube.apply(job(i), { as })],
+    ['delete Job (made by apply)', (i) => bench.kube.deleteWithOutcome(jobRef(i), { as })],
+    [
+      'Plug status (merge patch)',
+      (i) => bench.kube.mergePatch(plugRef(i), { status: status(i, 'a') }, { subresource: 'status' }),
+    ],
+    [
+      'Plug status again',
+      (i) => bench.kube.mergePatch(plugRef(i), { status: status(i, 'b') }, { subresource: 'status' }),
+    ],
+    [
+      'Event (POST)',
+      (i) =>
+        bench.kube.create({
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${plugObjs[i]!.metadata.name}.`, namespace: ns },
+          involvedObject: { apiVersion, kind: 'Plug', namespace: ns, name: plugObjs[i]!.metadata.name },
+          reason: 'PlugUpdated',
+          message: `Updated (socket ${ns}/postgres)`,
+          type: 'Normal',
+          source: { component: 'integration-operator' },
+        } as unknown as KubeObject),
+    ],
+  ];
+  const kcm = bench.state.pids.controllerManager;
+  const row: Row = { scenario: `requests ${n}` };
+  process.kill(kcm, 'SIGSTOP');
+  try {
+    for (const [label, send] of kinds) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const a0 = cpuSeconds(bench.state.pids.apiserver);
+      const e0 = cpuSeconds(bench.state.pids.etcd);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = next++; i < n; i = next++) await send(i);
+        }),
+      );
+      const ms = (c: number) => Number(((c / n) * 1000).toFixed(2));
+      row[`${label}: API server ms`] = ms(cpuSeconds(bench.state.pids.apiserver) - a0);
+      row[`${label}: etcd ms`] = ms(cpuSeconds(bench.state.pids.etcd) - e0);
+      progress(`requests ${n}: ${label}: API server ${row[`${label}: API server ms`]} ms of CPU per request`);
+    }
+  } finally {
+    process.kill(kcm, 'SIGCONT');
+  }
+  saveResult(`requests-${n}`, { result: row });
+  return row;
+}
+
 async function ceiling(bench: Bench): Promise<Row> {
   const ns = await namespace(bench, 'ceiling');
   const n = 1000;
@@ -868,6 +989,7 @@ const scenarios: Record<string, (bench: Bench, n: number) => Promise<Row | Row[]
   restart,
   refs: references,
   recreate,
+  requests: requestCosts,
 };
 const defaults: Record<string, number> = {
   refs: 1000,
@@ -877,6 +999,7 @@ const defaults: Record<string, number> = {
   update: 1000,
   restart: 10000,
   recreate: 1000,
+  requests: 1000,
 };
 
 async function main(): Promise<void> {

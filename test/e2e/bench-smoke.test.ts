@@ -20,6 +20,7 @@ describe('benchmark smoke run', () => {
         'update:50',
         'restart:100',
         'refs:20',
+        'requests:20',
       ],
       {
         cwd: repoRoot,
@@ -41,6 +42,7 @@ describe('benchmark smoke run', () => {
       'update 50',
       'restart 100',
       'refs 20',
+      'requests 20',
     ]) {
       expect(r.stdout).toMatch(new RegExp(`\\| ${s} `));
     }
