@@ -21,6 +21,21 @@ export const fixturePath = join(repoRoot, 'test/fixtures/gotemplate/go-results.j
 const cacheDir = join(repoRoot, '.cache/gotemplate-oracle');
 const binaryPath = join(cacheDir, 'gotemplate-oracle');
 
+/** One case of the corpus: a template, its data, and (for intended differences from Go) why and what. */
+export interface CorpusCase {
+  name: string;
+  template: string;
+  data: unknown;
+  note?: string;
+  differs?: string;
+  expect?: { output?: string; error?: boolean };
+}
+
+/** The corpus as the tests render it. */
+export function readCorpus(): CorpusCase[] {
+  return JSON.parse(readFileSync(corpusPath, 'utf8')) as CorpusCase[];
+}
+
 export interface OracleResult {
   name: string;
   output?: string;

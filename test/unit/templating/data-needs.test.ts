@@ -1,11 +1,11 @@
 // Only the data a template can read is sent to the sandbox (src/templating/data-needs.ts): what is kept
 // for each kind of template, and that a pruned render is the same as a render over all the data.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_DATA, dataNeeds, pruneData } from '../../../src/templating/data-needs.ts';
 import { analyzeTemplate } from '../../../src/templating/dialect.ts';
 import { GoTemplateError, renderGoTemplate } from '../../../src/templating/go/engine.ts';
 import { TemplateRenderer } from '../../../src/templating/index.ts';
+import { readCorpus } from '../../../tools/gotemplate-oracle/oracle.ts';
 
 const data = {
   plug: {
@@ -161,14 +161,7 @@ describe('a pruned render is the render over all the data', () => {
 });
 
 describe('the Go-template corpus renders the same over the data it names', () => {
-  interface CorpusCase {
-    name: string;
-    template: string;
-    data: unknown;
-  }
-  const corpus = JSON.parse(
-    readFileSync(new URL('../../fixtures/gotemplate/corpus.json', import.meta.url), 'utf8'),
-  ) as CorpusCase[];
+  const corpus = readCorpus();
   const render = (template: string, d: unknown) => {
     try {
       return { output: renderGoTemplate(template, d, { seed: 'corpus' }).output };

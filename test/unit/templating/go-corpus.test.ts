@@ -2,23 +2,16 @@
 // fixture), byte for byte; an error on both sides counts as a match. Cases that differ on purpose carry
 // `differs` (the reason) and `expect` (our intended result) in the corpus.
 
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GoTemplateError, renderGoTemplate } from '../../../src/templating/go/engine.ts';
-import { corpusSha256, readFixture } from '../../../tools/gotemplate-oracle/oracle.ts';
+import {
+  type CorpusCase,
+  corpusSha256,
+  readCorpus,
+  readFixture,
+} from '../../../tools/gotemplate-oracle/oracle.ts';
 
-interface CorpusCase {
-  name: string;
-  template: string;
-  data: unknown;
-  note?: string;
-  differs?: string;
-  expect?: { output?: string; error?: boolean };
-}
-
-const corpus = JSON.parse(
-  readFileSync(new URL('../../fixtures/gotemplate/corpus.json', import.meta.url), 'utf8'),
-) as CorpusCase[];
+const corpus = readCorpus();
 const fixture = readFixture();
 const goResults = new Map(fixture.results.map((r) => [r.name, r]));
 

@@ -13,6 +13,7 @@ import {
 } from 'quickjs-emscripten-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GoTemplateError, renderGoTemplate } from '../../../src/templating/go/engine.ts';
+import { readCorpus } from '../../../tools/gotemplate-oracle/oracle.ts';
 
 const engineDir = new URL('../../../src/templating/go/', import.meta.url);
 const sources = new Map(
@@ -84,14 +85,7 @@ function renderInNode(template: string, data: unknown, seed = 'seed'): Rendered 
   }
 }
 
-interface CorpusCase {
-  name: string;
-  template: string;
-  data: unknown;
-}
-const corpus = JSON.parse(
-  readFileSync(new URL('../../fixtures/gotemplate/corpus.json', import.meta.url), 'utf8'),
-) as CorpusCase[];
+const corpus = readCorpus();
 
 describe('Go-template engine inside QuickJS', () => {
   let runtime: QuickJSRuntime;
