@@ -875,7 +875,7 @@ async function requestCosts(bench: Bench, n: number): Promise<Row> {
     },
   });
   const kinds: Array<[string, (i: number) => Promise<unknown>]> = [
-    ['create Job (POST)', (i) => bench.kube.create(job(i), { as, manager: 'integration-operator' })],
+    ['create Job (POST)', (i) => bench.kube.createNew(job(i), { as })],
     ['delete Job (made by POST)', (i) => bench.kube.deleteWithOutcome(jobRef(i), { as })],
     ['create Job (server-side apply)', (i) => bench.kube.apply(job(i), { as })],
     ['delete Job (made by apply)', (i) => bench.kube.deleteWithOutcome(jobRef(i), { as })],

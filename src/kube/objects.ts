@@ -76,10 +76,13 @@ export class Kube {
     });
   }
 
-  /** Creates (a plain POST: an existing object is a 409 AlreadyExists, never changed). */
+  /**
+   * Creates (a plain POST: an existing object is a 409 AlreadyExists, never changed). `strict`
+   * refuses unknown and duplicate fields (the API server's default only warns and drops them).
+   */
   async create<T extends KubeObject>(
     obj: T,
-    opts: { as?: Identity; manager?: string; signal?: AbortSignal } = {},
+    opts: { as?: Identity; manager?: string; strict?: boolean; signal?: AbortSignal } = {},
   ): Promise<T> {
     const { path } = await this.path({
       apiVersion: obj.apiVersion ?? '',
@@ -89,7 +92,10 @@ export class Kube {
     return this.client.request<T>({
       method: 'POST',
       path,
-      ...(opts.manager ? { query: { fieldManager: opts.manager } } : {}),
+      query: {
+        ...(opts.manager ? { fieldManager: opts.manager } : {}),
+        ...(opts.strict ? { fieldValidation: 'Strict' } : {}),
+      },
       body: obj,
       as: opts.as,
       signal: opts.signal,
@@ -137,7 +143,13 @@ export class Kube {
     // A resourceVersion is refused on a create; a template has no business setting one.
     const { resourceVersion: _rv, ...metadata } = obj.metadata;
     try {
-      return await this.create({ ...obj, metadata } as T, { ...opts, manager: opts.manager ?? fieldManager });
+      // Strict: a template's unknown field (a typo) is an error, as it is for a server-side apply,
+      // not a field silently dropped.
+      return await this.create({ ...obj, metadata } as T, {
+        ...opts,
+        manager: opts.manager ?? fieldManager,
+        strict: true,
+      });
     } catch (err) {
       if (isAlreadyExists(err)) return undefined;
       throw err;

@@ -99,6 +99,17 @@ describe('kube client', () => {
         spec: { template: { spec: {} } },
       }),
     ).rejects.toMatchObject({ status: 422 });
+    // An unknown field (a template's typo) is refused, as a server-side apply refuses it, not dropped.
+    const typo = {
+      ...job,
+      metadata: { ...job.metadata, name: 'typo' },
+      spec: { ...(job.spec as object), backofLimit: 3 },
+    };
+    await expect(kube.createNew(typo)).rejects.toMatchObject({ status: expect.any(Number) });
+    await expect(kube.apply(typo)).rejects.toMatchObject({ status: expect.any(Number) });
+    expect(
+      await kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace: ns, name: 'typo' }),
+    ).toBeUndefined();
   });
 
   it('tells a delete that removed the object at once from one that left it terminating', async () => {
