@@ -132,8 +132,8 @@ export class Kube {
    * Creates an object that should not exist yet: returns the new object, or undefined (HTTP 409
    * AlreadyExists, nothing changed) when an object of that name exists, even one being deleted. A
    * plain POST with the operator's field manager: one request where a get-then-apply takes two, and
-   * cheaper for the API server than a server-side apply that creates (measured on a Job: 1.5-2.0 ms
-   * of API server CPU against 2.2-2.6 ms; `npm run bench -- requests:1000`). Its fields are recorded as
+   * cheaper for the API server than a server-side apply that creates (measured on a Job: 1.4-2.0 ms
+   * of API server CPU against 2.2-2.8 ms; `npm run bench -- requests:1000`). Its fields are recorded as
    * the operator's (operation Update); a later apply by the operator takes them over.
    */
   async createNew<T extends KubeObject>(
