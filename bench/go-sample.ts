@@ -87,3 +87,70 @@ export const goSamplePlugs = (ns: string, n: number, socket = 'postgres'): KubeO
     metadata: { name: `p-${i}`, namespace: ns },
     spec: { socket: { name: socket }, config: { database: `db${i}` } },
   }));
+
+/**
+ * The writes one recreated Job costs on the sample socket, as a plain client sends them (the
+ * benchmark measures what they cost the cluster without the operator): the Job (the sample's,
+ * its template strings left as they are: the same size), the plug's status record of the event,
+ * and the Event.
+ */
+export function goSampleWrites(ns: string) {
+  const sample = (goSampleSocket(ns).spec as { resources: Array<{ template: KubeObject }> }).resources[0]!;
+  const jobRef = (plug: string) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    namespace: ns,
+    name: `createdb-${plug}`,
+  });
+  return {
+    jobRef,
+    job: (plug: string): KubeObject => ({
+      ...sample.template,
+      metadata: { name: `createdb-${plug}`, namespace: ns },
+    }),
+    plugRef: (plug: string) => ({ apiVersion, kind: 'Plug', namespace: ns, name: plug }),
+    /** A whole status as the operator records a performed `updated`. */
+    status: (plug: string, hash: string) => ({
+      conditions: ['Coupled', 'Ready'].map((type) => ({
+        type,
+        status: 'True',
+        reason: 'CouplingSucceeded',
+        message: `coupled to socket ${ns}/postgres`,
+        observedGeneration: 1,
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      })),
+      lifecycle: {
+        created: '2026-01-01T00:00:00Z',
+        coupling: {
+          socketUid: 'u',
+          socketName: 'postgres',
+          socketNamespace: ns,
+          ...goSampleUpdatedRecord(hash),
+          applied: [{ side: 'socket', ...jobRef(plug) }],
+        },
+      },
+    }),
+    event: (plug: string): KubeObject =>
+      ({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${plug}.`, namespace: ns },
+        involvedObject: { apiVersion, kind: 'Plug', namespace: ns, name: plug },
+        reason: 'PlugUpdated',
+        message: `Updated (socket ${ns}/postgres)`,
+        type: 'Normal',
+        source: { component: 'integration-operator' },
+      }) as unknown as KubeObject,
+  };
+}
+
+/** What a performed `updated` changes in a plug's `status.lifecycle.coupling` (the operator's patch). */
+export function goSampleUpdatedRecord(hash: string) {
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    plug: { event: 'updated', hash, at },
+    socket: { event: 'updated', hash, at },
+    resultsHash: hash,
+    sourcesHash: hash,
+  };
+}

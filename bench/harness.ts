@@ -81,6 +81,14 @@ export async function startBench(): Promise<Bench> {
   };
 }
 
+/** A client with the operator's own identity (audited like the operator's requests). */
+export function operatorKube(bench: Bench): { kube: Kube; close(): void } {
+  const kc = new KubeConfig();
+  kc.loadFromFile(bench.operatorKubeconfig);
+  const client = new KubeClient({ kubeConfig: kc, qps: 0, maxSockets: 32 });
+  return { kube: new Kube(client), close: () => client.close() };
+}
+
 /**
  * The operator as users run it: the built JavaScript (the image runs dist/main.js with
  * `--max-semi-space-size=2 --optimize-for-size`, which BENCH_NODE_ARGS defaults to), built once per

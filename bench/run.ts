@@ -9,7 +9,9 @@
 //   refs:N         N plugs on the Go sample's Secret-config socket (a Job per plug), 50 of them with a
 //                  Secret of their own: idle API requests/s once coupled (audit log, BENCH_IDLE_SECONDS,
 //                  default 60), the shared Secret changed -> all updated (N <= 1000, or BENCH_REFS_FANOUT=1),
-//                  each of the 50 own Secrets changed in turn -> that plug updated, p50/p99.
+//                  each of the 50 own Secrets changed in turn -> that plug updated, p50/p99; then, the
+//                  operator stopped, the shared change's writes again from a plain client (what the
+//                  cluster needs for them without the operator: the floor under the fan-out).
 //                  BENCH_REFERENCE_WATCH=false runs the operator without metadata watches (polling).
 //   recreate:N     the Go operator's sample socket (config from a Secret, a Job per plug recreated on
 //                  coupled/updated: bench/go-sample.ts), N plugs at once; then a literal config key of
@@ -23,13 +25,21 @@ import type { KubeObject } from '../src/kube/types.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
 import { grant } from '../test/support/rbac.ts';
-import { goSamplePlugs, goSampleRights, goSampleSecret, goSampleSocket } from './go-sample.ts';
+import {
+  goSamplePlugs,
+  goSampleRights,
+  goSampleSecret,
+  goSampleSocket,
+  goSampleUpdatedRecord,
+  goSampleWrites,
+} from './go-sample.ts';
 import {
   auditCounts,
   type Bench,
   cpuSeconds,
   createAll,
   type OperatorProc,
+  operatorKube,
   perUnit,
   printRows,
   progress,
@@ -639,8 +649,9 @@ async function references(bench: Bench, n: number): Promise<Row> {
   const { row } = await operatorFigures(bench, op, n, changes0.offset);
   const polls = await scrapeCounter(op, 'integration_operator_reference_polls_total');
   const reads = await scrapeCounter(op, 'integration_operator_reference_reads_total');
-  await watch.stop();
   await op.stop();
+  const plain = fanoutSeconds === undefined ? undefined : await plainClientFanout(bench, ns, n);
+  await watch.stop();
   const result: Row = {
     scenario: label,
     'couple s': Number(coupleSeconds.toFixed(1)),
@@ -649,6 +660,7 @@ async function references(bench: Bench, n: number): Promise<Row> {
       firstSeconds === undefined ? 'skipped' : Number(firstSeconds.toFixed(2)),
     'shared change -> all updated s':
       fanoutSeconds === undefined ? 'skipped' : Number(fanoutSeconds.toFixed(1)),
+    'same writes, plain client s': plain === undefined ? 'skipped' : Number(plain.seconds.toFixed(1)),
     'own change p50 ms': pct(50),
     'own change p99 ms': pct(99),
     'peak RSS MiB': row['peak RSS MiB'] as number,
@@ -658,9 +670,76 @@ async function references(bench: Bench, n: number): Promise<Row> {
     result,
     idle: { seconds: idleSeconds, requestsPerSecond: idleRate, audit: idle },
     changes: { audit: changes, firstSeconds, fanoutSeconds, fanoutCpu, latenciesMs: latencies },
+    plainClient: plain,
     operator: { referenceReads: reads, referencePolls: polls },
   });
   progress(`${label}: during the changes: ${describeIdentities(changes.byIdentity)}`);
+  return result;
+}
+
+/**
+ * The shared change's writes once more, from a plain client with the operator stopped: for each
+ * plug its Job deleted and created (as the tenant, as the operator does), its status record of the
+ * event and the Event (as the operator's identity), 16 plugs at a time like the operator's workers,
+ * with the job controller and the garbage collector running. What N recreated Jobs cost this
+ * machine's cluster whoever sends them, with nothing to resolve or render: the floor under the
+ * operator's fan-out.
+ */
+async function plainClientFanout(bench: Bench, ns: string, n: number) {
+  const label = `refs ${n}: the same writes from a plain client`;
+  progress(label);
+  const { kube, close } = operatorKube(bench);
+  const w = goSampleWrites(ns);
+  const as = { serviceAccount: { namespace: ns, name: 'default' } };
+  const cpu = () => ({
+    apiserver: cpuSeconds(bench.state.pids.apiserver),
+    etcd: cpuSeconds(bench.state.pids.etcd),
+    controllerManager: cpuSeconds(bench.state.pids.controllerManager),
+  });
+  const c0 = cpu();
+  const b0 = process.cpuUsage();
+  const t0 = performance.now();
+  let next = 0;
+  let deleted = 0;
+  let created = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < n; i = next++) {
+          const plug = `p-${i}`;
+          if (
+            (await kube.deleteWithOutcome(w.jobRef(plug), { as, propagationPolicy: 'Background' })) !==
+            'absent'
+          )
+            deleted++;
+          if (await kube.createNew(w.job(plug), { as })) created++;
+          await Promise.all([
+            kube.mergePatch(
+              w.plugRef(plug),
+              { status: { lifecycle: { coupling: goSampleUpdatedRecord(`plain-${i}`) } } },
+              { subresource: 'status' },
+            ),
+            kube.create(w.event(plug)),
+          ]);
+        }
+      }),
+    );
+  } finally {
+    close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (deleted !== n || created !== n)
+    throw new Error(`${label}: ${deleted} Jobs deleted and ${created} created of ${n}`);
+  const c = cpu();
+  const b = process.cpuUsage(b0);
+  const result = {
+    seconds,
+    'API server CPU s': Number((c.apiserver - c0.apiserver).toFixed(1)),
+    'etcd CPU s': Number((c.etcd - c0.etcd).toFixed(1)),
+    'controller-manager CPU s': Number((c.controllerManager - c0.controllerManager).toFixed(1)),
+    'benchmark process CPU s': Number(((b.user + b.system) / 1e6).toFixed(1)),
+  };
+  progress(`${label}: ${seconds.toFixed(1)} s, ${JSON.stringify(result)}`);
   return result;
 }
 
@@ -833,47 +912,12 @@ async function requestCosts(bench: Bench, n: number): Promise<Row> {
   const plugObjs = goSamplePlugs(ns, n);
   await createAll(bench.kube, plugObjs);
   const as = { serviceAccount: { namespace: ns, name: 'default' } };
-  // The sample's Job as it is templated (its template strings left as they are: the same size).
-  const sample = (goSampleSocket(ns).spec as { resources: Array<{ template: KubeObject }> }).resources[0]!;
-  const job = (i: number): KubeObject => ({
-    ...sample.template,
-    metadata: { name: `createdb-p-${i}`, namespace: ns },
-  });
-  const jobRef = (i: number) => ({
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    namespace: ns,
-    name: `createdb-p-${i}`,
-  });
-  const plugRef = (i: number) => ({
-    apiVersion,
-    kind: 'Plug',
-    namespace: ns,
-    name: plugObjs[i]!.metadata.name!,
-  });
-  const status = (i: number, hash: string) => ({
-    conditions: ['Coupled', 'Ready'].map((type) => ({
-      type,
-      status: 'True',
-      reason: 'CouplingSucceeded',
-      message: `coupled to socket ${ns}/postgres`,
-      observedGeneration: 1,
-      lastTransitionTime: '2026-01-01T00:00:00Z',
-    })),
-    lifecycle: {
-      created: '2026-01-01T00:00:00Z',
-      coupling: {
-        socketUid: 'u',
-        socketName: 'postgres',
-        socketNamespace: ns,
-        plug: { event: 'updated', hash, at: new Date().toISOString() },
-        socket: { event: 'updated', hash, at: new Date().toISOString() },
-        applied: [{ side: 'socket', ...jobRef(i) }],
-        resultsHash: hash,
-        sourcesHash: hash,
-      },
-    },
-  });
+  const w = goSampleWrites(ns);
+  const name = (i: number) => plugObjs[i]!.metadata.name!;
+  const job = (i: number) => w.job(name(i));
+  const jobRef = (i: number) => w.jobRef(name(i));
+  const plugRef = (i: number) => w.plugRef(name(i));
+  const status = (i: number, hash: string) => w.status(name(i), hash);
   const kinds: Array<[string, (i: number) => Promise<unknown>]> = [
     ['create Job (POST)', (i) => bench.kube.createNew(job(i), { as })],
     ['delete Job (made by POST)', (i) => bench.kube.deleteWithOutcome(jobRef(i), { as })],
@@ -887,20 +931,7 @@ async function requestCosts(bench: Bench, n: number): Promise<Row> {
       'Plug status again',
       (i) => bench.kube.mergePatch(plugRef(i), { status: status(i, 'b') }, { subresource: 'status' }),
     ],
-    [
-      'Event (POST)',
-      (i) =>
-        bench.kube.create({
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { generateName: `${plugObjs[i]!.metadata.name}.`, namespace: ns },
-          involvedObject: { apiVersion, kind: 'Plug', namespace: ns, name: plugObjs[i]!.metadata.name },
-          reason: 'PlugUpdated',
-          message: `Updated (socket ${ns}/postgres)`,
-          type: 'Normal',
-          source: { component: 'integration-operator' },
-        } as unknown as KubeObject),
-    ],
+    ['Event (POST)', (i) => bench.kube.create(w.event(name(i)))],
   ];
   const kcm = bench.state.pids.controllerManager;
   const row: Row = { scenario: `requests ${n}` };
