@@ -203,15 +203,19 @@ export function describeApparatusConformance(name: string, start: () => Promise<
       await expect(failure).rejects.toThrow('socket');
     });
 
-    it('refuses a body over its limit with 413', async () => {
-      const body = configRequestBody({
-        side: 'Socket',
-        plug: plugObject('large'),
-        socket: socketObject,
-        plugData: { blob: 'x'.repeat(MAX_BODY_BYTES) },
-        socketData: {},
-      });
-      await expect(client.config(base(), body)).rejects.toMatchObject({ code: 'HttpError', status: 413 });
+    it('refuses a body over its limit with 413, read by the client (not a connection reset)', async () => {
+      // Bodies well over the limit are the ones a server that answers and closes at once turns into
+      // ECONNRESET at the client (still sending): 3 in 4 of them before the SDK read them to the end.
+      for (const times of [1, 2, 4, 16, 2, 4, 16]) {
+        const body = configRequestBody({
+          side: 'Socket',
+          plug: plugObject('large'),
+          socket: socketObject,
+          plugData: { blob: 'x'.repeat(times * MAX_BODY_BYTES) },
+          socketData: {},
+        });
+        await expect(client.config(base(), body)).rejects.toMatchObject({ code: 'HttpError', status: 413 });
+      }
     });
   });
 }

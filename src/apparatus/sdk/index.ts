@@ -179,38 +179,68 @@ export function parseRequestBody(endpoint: 'config' | LifecycleEvent, json: unkn
     : { ok: false, message: formatIssues(endpoint, parsed.error) };
 }
 
+/**
+ * How much of a body over the limit is still read (and thrown away) before the 413 is sent, and for
+ * how long. A client writes its whole body before it reads the answer; a server that answers and
+ * closes while body bytes are still arriving makes the kernel reset the connection, and the client
+ * sees `ECONNRESET` instead of the 413 (measured: 3 in 4 bodies of 2-4 times the limit). Past these
+ * bounds the answer is sent at once and the connection cut, as before.
+ */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 10_000;
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(
-        new RequestBodyError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`),
-      );
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused: RequestBodyError | undefined;
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (settle: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      settle();
+    };
+    /** Over the limit: keep nothing, read the rest (within bounds), then answer 413. */
+    const refuse = (error: RequestBodyError, remaining: number): void => {
+      refused = error;
+      chunks.length = 0;
+      if (remaining > DISCARD_MAX_BYTES) {
+        finish(() => reject(error));
+        return;
+      }
+      timer = setTimeout(() => finish(() => reject(error)), DISCARD_MAX_MS);
+      timer.unref();
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      refuse(
+        new RequestBodyError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`),
+        declared,
+      );
+    }
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
+      if (refused) {
+        const error = refused;
+        if (size - limit > DISCARD_MAX_BYTES) finish(() => reject(error));
+        return;
+      }
       if (size > limit) {
-        done = true;
-        reject(new RequestBodyError(413, `request body exceeds the limit of ${limit} bytes`));
+        refuse(new RequestBodyError(413, `request body exceeds the limit of ${limit} bytes`), 0);
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks));
+      const error = refused;
+      finish(() => (error ? reject(error) : resolve(Buffer.concat(chunks))));
     });
-    req.on('error', (err) => {
-      if (done) return;
-      done = true;
-      reject(err);
-    });
+    req.on('error', (err) => finish(() => reject(refused ?? err)));
+    // The client went away before the end of its body: nobody is left to answer.
+    req.on('close', () => finish(() => reject(refused ?? new Error('request closed before its end'))));
   });
 }
 

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configRequestBody, couplingEventBody, objectEventBody } from '../../../src/apparatus/protocol.ts';
 import {
@@ -181,6 +182,27 @@ describe('validation', () => {
     const streamed = await call(app.port, 'POST', '/coupled', big, { 'transfer-encoding': 'chunked' });
     expect(streamed.status).toBe(413);
     expect((streamed.json as { error: string }).error).toContain('1000 bytes');
+  });
+
+  it('answers 413 at once, without waiting for the body, when the declared length is far too big to read', async () => {
+    const app = await start({ coupled: () => {} }, { maxBodyBytes: 1000 });
+    // 1 GiB announced, 10 bytes sent: the answer comes without the rest of the body.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(app.port, '127.0.0.1', () => {
+        socket.write(
+          'POST /coupled HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+            `content-length: ${1024 ** 3}\r\n\r\n{"version"`,
+        );
+      });
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString('utf8');
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+    expect(reply).toContain(`request body of ${1024 ** 3} bytes exceeds the limit of 1000 bytes`);
   });
 });
 
