@@ -180,11 +180,12 @@ export function parseRequestBody(endpoint: 'config' | LifecycleEvent, json: unkn
 }
 
 /**
- * How much of a body over the limit is still read (and thrown away) before the 413 is sent, and for
- * how long. A client writes its whole body before it reads the answer; a server that answers and
- * closes while body bytes are still arriving makes the kernel reset the connection, and the client
- * sees `ECONNRESET` instead of the 413 (measured: 3 in 4 bodies of 2-4 times the limit). Past these
- * bounds the answer is sent at once and the connection cut, as before.
+ * How much of a body over the limit is read at most (counted from its first byte, whether its length
+ * was declared or not; what is past the limit is thrown away) before the 413 is sent, and for how
+ * long. A client writes its whole body before it reads the answer; a server that answers and closes
+ * while body bytes are still arriving makes the kernel reset the connection, and the client sees
+ * `ECONNRESET` instead of the 413 (measured: 3 in 4 bodies of 2-4 times the limit). Past these bounds
+ * the answer is sent at once and the connection cut, as before.
  */
 const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 const DISCARD_MAX_MS = 10_000;
@@ -203,10 +204,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       settle();
     };
     /** Over the limit: keep nothing, read the rest (within bounds), then answer 413. */
-    const refuse = (error: RequestBodyError, remaining: number): void => {
+    const refuse = (error: RequestBodyError, total: number): void => {
       refused = error;
       chunks.length = 0;
-      if (remaining > DISCARD_MAX_BYTES) {
+      if (total > DISCARD_MAX_BYTES) {
         finish(() => reject(error));
         return;
       }
@@ -225,11 +226,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (refused) {
         const error = refused;
-        if (size - limit > DISCARD_MAX_BYTES) finish(() => reject(error));
+        if (size > DISCARD_MAX_BYTES) finish(() => reject(error));
         return;
       }
       if (size > limit) {
-        refuse(new RequestBodyError(413, `request body exceeds the limit of ${limit} bytes`), 0);
+        refuse(new RequestBodyError(413, `request body exceeds the limit of ${limit} bytes`), size);
         return;
       }
       chunks.push(chunk);
