@@ -162,14 +162,18 @@ describe('References (polling mode)', () => {
     w.put('own-2', { k: '2' });
     await vi.advanceTimersByTimeAsync(13_000);
     expect(new Set(enqueued)).toEqual(new Set(['ns/p-2']));
-    // The shared one changes: every plug.
+    // The shared one changes: every plug, at the first poll after the change (within a period
+    // and a sweep).
     enqueued.length = 0;
     w.put('shared', { k: '2' });
-    await vi.advanceTimersByTimeAsync(13_000);
+    for (let s = 0; s < 13 && !enqueued.some((k) => k !== 'ns/p-2'); s++)
+      await vi.advanceTimersByTimeAsync(1_000);
     expect([...new Set(enqueued)].sort()).toEqual(
       Array.from({ length: 20 }, (_, i) => `ns/p-${i + 1}`).sort(),
     );
-    // The plugs re-read it (from the value the poll brought: no GET) and are quiet again.
+    // The plugs re-read it at once, as requeued couplings do (from the value the poll brought: no
+    // GET; a value is reused for at most the period, so the read must follow the poll, not come up
+    // to 13 s later), and are quiet again.
     enqueued.length = 0;
     const before = w.gets.length;
     for (let i = 3; i <= 20; i++) await resolve(refs, `ns/p-${i}`, ['shared']);
