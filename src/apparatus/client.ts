@@ -220,6 +220,8 @@ interface AttemptRequest {
   anyStatus: boolean;
   secrets: readonly string[];
   attempt: number;
+  /** Sent on a new connection, not one of the pool (after a pooled one turned out stale). */
+  fresh: boolean;
   /** Set by the attempt: it was sent on a kept-alive connection of the pool. */
   reusedSocket?: boolean;
 }
@@ -375,6 +377,14 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
   }));
   const guardedAgents: Agents = agentsList[0]!;
   const plainAgents: Agents = agentsList[1]!;
+  // No pool: a connection per request, for a call whose pooled connection turned out stale. The
+  // pool can hold several that the server closed at once (its idle timeout after a burst) and that
+  // a busy event loop has not yet seen close: taking the next one would fail the same way.
+  const freshAgents = {
+    http: new HttpAgent({ keepAlive: false }),
+    https: new HttpsAgent({ keepAlive: false }),
+  };
+  agentsList.push(freshAgents);
 
   async function attemptOnce(req: AttemptRequest): Promise<AttemptResult> {
     const { default: got } = await loadGot();
@@ -395,7 +405,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         throwHttpErrors: false,
         decompress: false,
         http2: false,
-        agent: req.guarded ? guardedAgents : plainAgents,
+        agent: req.fresh ? freshAgents : req.guarded ? guardedAgents : plainAgents,
         ...(req.guarded ? { dnsLookup: guardedLookup } : plainLookup ? { dnsLookup: plainLookup } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
       });
@@ -533,7 +543,8 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
     const deadline = Date.now() + (single ? single.timeoutMs : settings.deadlineMs);
     const perAttempt = single ? single.timeoutMs : settings.attemptTimeoutMs;
 
-    let staleRetried = false;
+    // Set once a pooled connection turned out stale: the rest of the call opens new connections.
+    let fresh = false;
     for (let attempt = 1; ; attempt++) {
       ctx.signal?.throwIfAborted();
       const remaining = Math.max(1, deadline - Date.now());
@@ -550,6 +561,7 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
         anyStatus: single?.anyStatus ?? false,
         secrets,
         attempt,
+        fresh,
       };
       let error: ApparatusError;
       try {
@@ -559,14 +571,12 @@ export function createApparatusClient(options: ApparatusClientOptions = {}): App
       } catch (err) {
         if (ctx.signal?.aborted) throw ctx.signal.reason;
         // A kept-alive connection the server closed as we reused it (its idle timeout): the
-        // request never reached the service. Sent again at once on a new connection, once per
-        // call, without using up an attempt (as Node's documentation advises for reusedSocket).
-        if (
-          req.reusedSocket &&
-          !staleRetried &&
-          staleSocketCodes.has((err as { code?: string }).code ?? '')
-        ) {
-          staleRetried = true;
+        // request never reached the service. Sent again at once, without using up an attempt (as
+        // Node's documentation advises for reusedSocket), and on a new connection, as is every
+        // later attempt of the call: the pool's other connections may be stale too. So at most once
+        // per call.
+        if (req.reusedSocket && !fresh && staleSocketCodes.has((err as { code?: string }).code ?? '')) {
+          fresh = true;
           attempt--;
           continue;
         }

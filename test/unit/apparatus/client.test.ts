@@ -205,6 +205,27 @@ describe('retries', () => {
     expect(dead.requests).toHaveLength(1);
   });
 
+  it('several pooled connections the server closed at once: the retry opens a new one, not the next stale one', async () => {
+    // Three calls at once leave three kept-alive connections in the pool; the server then drops each
+    // when a second request comes on it (as when its idle timeout closes them all after a burst and
+    // the client has not yet seen them close). Taking the next pooled connection would fail again.
+    const seen = new WeakSet<object>();
+    const server = await serve((req, res) => {
+      if (seen.has(req.socket)) {
+        req.socket.destroy();
+        return;
+      }
+      seen.add(req.socket);
+      json(res, 200, {});
+    });
+    const c = client({ attempts: 1 });
+    await Promise.all([0, 1, 2].map(() => c.event(server.url, 'coupled', coupled, { idempotencyKey: key })));
+    expect(server.requests).toHaveLength(3);
+    await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
+    // One request on a stale connection, then one on a new connection that the server answers.
+    expect(server.requests).toHaveLength(5);
+  });
+
   it('a 5xx answer ends the call after one attempt: the coupling is requeued instead (SPEC "Apparatus")', async () => {
     const server = await serve((_req, res, _body, index) => {
       if (index === 0) json(res, 503, { error: 'warming up' });
