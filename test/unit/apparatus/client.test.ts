@@ -161,6 +161,19 @@ describe('wire format', () => {
 });
 
 describe('retries', () => {
+  /** Answers the first request on each connection and drops the connection at its second one. */
+  function serveDroppingReused(): Promise<TestServer> {
+    const seen = new WeakSet<object>();
+    return serve((req, res) => {
+      if (seen.has(req.socket)) {
+        req.socket.destroy();
+        return;
+      }
+      seen.add(req.socket);
+      json(res, 200, {});
+    });
+  }
+
   it('a connection reset then 200: retried within the call, with the same Idempotency-Key and body', async () => {
     const server = await serve((req, res, _body, index) => {
       if (index < 2) req.socket.destroy();
@@ -182,15 +195,7 @@ describe('retries', () => {
   it('a kept-alive connection the server closes as it is reused: sent again on a new one, without using up an attempt', async () => {
     // The server drops the connection when a second request arrives on it: what a client sees when
     // the server's idle timeout closes a pooled connection just as it is reused.
-    const seen = new WeakSet<object>();
-    const server = await serve((req, res) => {
-      if (seen.has(req.socket)) {
-        req.socket.destroy();
-        return;
-      }
-      seen.add(req.socket);
-      json(res, 200, {});
-    });
+    const server = await serveDroppingReused();
     const c = client({ attempts: 1 });
     await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
     await c.event(server.url, 'coupled', coupled, { idempotencyKey: key });
@@ -209,15 +214,7 @@ describe('retries', () => {
     // Three calls at once leave three kept-alive connections in the pool; the server then drops each
     // when a second request comes on it (as when its idle timeout closes them all after a burst and
     // the client has not yet seen them close). Taking the next pooled connection would fail again.
-    const seen = new WeakSet<object>();
-    const server = await serve((req, res) => {
-      if (seen.has(req.socket)) {
-        req.socket.destroy();
-        return;
-      }
-      seen.add(req.socket);
-      json(res, 200, {});
-    });
+    const server = await serveDroppingReused();
     const c = client({ attempts: 1 });
     await Promise.all([0, 1, 2].map(() => c.event(server.url, 'coupled', coupled, { idempotencyKey: key })));
     expect(server.requests).toHaveLength(3);
