@@ -4,8 +4,9 @@
 // check failed. Sizes can be changed: `npm run chaos -- plugs=100 kills=5`.
 import path from 'node:path';
 import { type ChaosOptions, runChaos } from './chaos-scenario.ts';
-import { printRows, root, saveResult } from './harness.ts';
+import { printRows, root, saveResult, stopOnSignal } from './harness.ts';
 
+const stateDir = path.join(root, '.cluster', 'chaos-state');
 const defaults: ChaosOptions = {
   plugs: 500,
   sockets: 5,
@@ -17,7 +18,7 @@ const defaults: ChaosOptions = {
   updatePlugs: 50,
   convergeTimeoutMs: 600_000,
   killGapMs: [1_500, 5_000],
-  stateDir: path.join(root, '.cluster', 'chaos-state'),
+  stateDir,
 };
 
 const opts: ChaosOptions = { ...defaults };
@@ -38,6 +39,7 @@ for (const arg of process.argv.slice(2)) {
   else throw new Error(`unknown argument ${arg}`);
 }
 
+stopOnSignal(stateDir);
 const r = await runChaos(opts);
 const ms = (v: number[]) =>
   v.length

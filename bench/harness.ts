@@ -11,6 +11,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,53 @@ export function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
+/**
+ * For a command-line run (`npm run bench`, `npm run chaos`): on Ctrl-C or SIGTERM, stop what the
+ * run started before exiting as the signal would. The control plane's processes run in a process
+ * group of their own (the terminal's Ctrl-C does not reach them) and an operator process outlives
+ * a SIGTERM sent to its parent alone: without this, both kept running after the run was gone.
+ * Returns whether a signal came (the run's own errors after it are the shutdown's, not news).
+ */
+export function stopOnSignal(stateDir: string): () => boolean {
+  let signalled = false;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    signalled = true;
+    progress(`${sig}: stopping the operator processes and the control plane of this run`);
+    for (const pid of childPids()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    void down({ stateDir, verbose: false })
+      .catch((err: unknown) => progress(`stopping the control plane failed: ${String(err)}`))
+      .finally(() => process.exit(128 + constants.signals[sig]));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => signalled;
+}
+
+/**
+ * This process's children in its own process group (from /proc): the operator processes. The
+ * control plane's lead groups of their own and are left to `down`, which stops them in order.
+ */
+function childPids(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === process.pid && Number(pgrp) !== Number(d)) out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
 export interface Bench {
   state: ControlPlaneState;
   kube: Kube;
@@ -45,9 +93,11 @@ export interface Bench {
   close(): Promise<void>;
 }
 
+export const benchStateDir = path.join(root, '.cluster', 'bench-state');
+
 /** Starts a fresh control plane with auditing, installs the CRDs, prepares the operator identity. */
 export async function startBench(): Promise<Bench> {
-  const stateDir = path.join(root, '.cluster', 'bench-state');
+  const stateDir = benchStateDir;
   progress('starting a local control plane with an audit log of the operator requests');
   await down({ stateDir, verbose: false });
   const { state } = await up({

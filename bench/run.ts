@@ -36,6 +36,7 @@ import {
 import {
   auditCounts,
   type Bench,
+  benchStateDir,
   cpuSeconds,
   createAll,
   type OperatorProc,
@@ -48,6 +49,7 @@ import {
   scrapeCounter,
   startBench,
   startOperatorProcess,
+  stopOnSignal,
 } from './harness.ts';
 
 interface PlugState {
@@ -1060,7 +1062,10 @@ async function main(): Promise<void> {
   for (const r of rows) printRows([r]);
 }
 
+const interrupted = stopOnSignal(benchStateDir);
 main().catch((err: unknown) => {
+  // Interrupted: the signal handler stops the control plane and exits.
+  if (interrupted()) return;
   console.error(err);
   process.exit(1);
 });
