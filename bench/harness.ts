@@ -50,16 +50,24 @@ export function stopOnSignal(stateDir: string): () => boolean {
   const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
     signalled = true;
     progress(`${sig}: stopping the operator processes and the control plane of this run`);
-    for (const pid of childPids()) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
+    const stopChildren = () => {
+      for (const pid of childPids()) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
       }
-    }
+    };
+    stopChildren();
     void down({ stateDir, verbose: false })
       .catch((err: unknown) => progress(`stopping the control plane failed: ${String(err)}`))
-      .finally(() => process.exit(128 + constants.signals[sig]));
+      .finally(() => {
+        // Once more: a run still going (the chaos run restarts the operator it kills) may have
+        // started one meanwhile.
+        stopChildren();
+        process.exit(128 + constants.signals[sig]);
+      });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
