@@ -82,13 +82,8 @@ function childPids(): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === process.pid && Number(pgrp) !== Number(d)) out.push(Number(d));
-    } catch {
-      // exited meanwhile
-    }
+    const [, ppid, pgrp] = statFields(Number(d)) ?? []; // none: exited meanwhile
+    if (Number(ppid) === process.pid && Number(pgrp) !== Number(d)) out.push(Number(d));
   }
   return out;
 }
@@ -253,10 +248,7 @@ async function startOperatorOnPort(
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
         const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const cpu = (Number(f[11]) + Number(f[12])) / clockTicks;
-        return { peakRssMiB: Math.round(hwm / 1024), cpuSeconds: Math.round(cpu * 10) / 10 };
+        return { peakRssMiB: Math.round(hwm / 1024), cpuSeconds: Math.round(cpuSeconds(pid) * 10) / 10 };
       } catch {
         return { peakRssMiB: 0, cpuSeconds: 0 };
       }
@@ -298,15 +290,23 @@ async function heapSnapshot(proc: ChildProcess): Promise<void> {
   }
 }
 
-/** CPU seconds used so far by a process (any pid). */
-export function cpuSeconds(pid: number): number {
+/**
+ * The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...: field 3 onwards
+ * of proc(5)), or undefined when the process is gone.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / clockTicks;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/** CPU seconds used so far by a process (any pid); 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / clockTicks : 0;
 }
 
 /** Sum of a counter in the operator's /metrics (all label sets), optionally filtered by a label. */
