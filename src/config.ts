@@ -14,6 +14,11 @@ const list = z.string().transform((s) =>
     .map((x) => x.trim())
     .filter(Boolean),
 );
+/** `host:port`, `:port` or `port` (port 0: any free port), as controller-runtime's bind addresses. */
+const bindAddress = z.string().refine((s) => {
+  const port = s.slice(s.lastIndexOf(':') + 1);
+  return /^\d{1,5}$/.test(port) && Number(port) <= 65535;
+}, 'must be host:port, :port or port, with a port from 0 to 65535');
 
 /** Flags given without a value (`--node`); every other flag takes one (`--name value`). */
 const booleanFlags = new Set(['node']);
@@ -44,10 +49,15 @@ const options = {
     undefined,
     'resolve names under cluster.local through this DNS server (an operator outside the cluster; set by --node)',
   ],
-  'metrics-bind-address': ['METRICS_BIND_ADDRESS', z.string(), ':8080', 'address of /metrics ("0" disables)'],
+  'metrics-bind-address': [
+    'METRICS_BIND_ADDRESS',
+    bindAddress,
+    ':8080',
+    'address of /metrics ("0" disables)',
+  ],
   'health-probe-bind-address': [
     'HEALTH_PROBE_BIND_ADDRESS',
-    z.string(),
+    bindAddress,
     ':8081',
     'address of /healthz and /readyz',
   ],

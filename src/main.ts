@@ -37,7 +37,11 @@ async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
   // --node asks for the embedded plane (with a node) whatever else is configured.
   const local = cfg.localControlPlaneNode ? true : cfg.localControlPlane;
   if (local !== true && cfg.kubeconfig) {
-    return { connection: await kubeconfigConnection(cfg.kubeconfig) };
+    // A missing or unusable kubeconfig is the user's configuration: a message, not a stack trace.
+    const connection = await kubeconfigConnection(cfg.kubeconfig).catch((err: Error) => {
+      throw new ConfigError(err.message, { cause: err });
+    });
+    return { connection };
   }
   if (local !== true && inClusterAvailable()) {
     return { connection: inClusterConnection() };
@@ -212,6 +216,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       if (err instanceof ConfigError) {
         console.error(`integration-operator: ${err.message}`);
         process.exit(2);
+      }
+      if ((err as NodeJS.ErrnoException).syscall === 'listen') {
+        // e.g. EADDRINUSE: another process holds the probe or metrics port.
+        console.error(`integration-operator: cannot serve probes and metrics: ${(err as Error).message}`);
+        process.exit(1);
       }
       console.error(err);
       process.exit(1);

@@ -86,6 +86,11 @@ export class Manager {
         server.listen(port, host, () => resolve());
       });
       this.servers.push(server);
+      // The bound address (port 0 picks a free one): what a user or a test connects to.
+      const bound = server.address() as AddressInfo;
+      this.opts.log.info('serving probes and metrics', {
+        address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+      });
     }
   }
 

@@ -45,4 +45,16 @@ describe('operator configuration', () => {
     expect(() => parseConfig(['--nope=1'], {})).toThrow(ConfigError);
     expect(() => parseConfig([], { LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
   });
+
+  it('takes bind addresses as host:port, :port or port, and refuses a port out of range', () => {
+    for (const a of ['127.0.0.1:0', ':8081', '8081', '[::1]:9090', '0']) {
+      expect(parseConfig([], { HEALTH_PROBE_BIND_ADDRESS: a }).healthProbeBindAddress).toBe(a);
+    }
+    for (const a of ['127.0.0.1:99999', 'localhost', 'host:', ':80a']) {
+      expect(() => parseConfig([], { HEALTH_PROBE_BIND_ADDRESS: a }), a).toThrow(
+        /--health-probe-bind-address \(HEALTH_PROBE_BIND_ADDRESS\).*must be host:port/,
+      );
+    }
+    expect(() => parseConfig(['--metrics-bind-address=:70000'], {})).toThrow(ConfigError);
+  });
 });
