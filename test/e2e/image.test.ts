@@ -3,6 +3,7 @@
 // (`npm ci --omit=dev --ignore-scripts --workspaces=false`), and `node dist/main.js` run there with the pinned Node 24.
 // The folder is outside the repository, so nothing can be resolved from its devDependencies.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,27 +119,91 @@ describe('container image contents', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
+  it('says clearly that the kubeconfig it was given cannot be read', async () => {
+    const missing = path.join(app, 'no-such-kubeconfig');
+    const r = await run(node, ['dist/main.js'], {
+      cwd: app,
+      env: { ...bareEnv, KUBECONFIG: missing },
+      timeoutMs: 30_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`integration-operator: kubeconfig ${missing}: ENOENT`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says clearly that its probe port is taken, and exits', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = `127.0.0.1:${(holder.address() as AddressInfo).port}`;
+    try {
+      const r = await run(node, ['dist/main.js'], {
+        cwd: app,
+        env: {
+          ...bareEnv,
+          KUBECONFIG: kubeconfigPath(),
+          WATCH_NAMESPACE: ns,
+          HEALTH_PROBE_BIND_ADDRESS: taken,
+          METRICS_BIND_ADDRESS: '0',
+          LOG_FORMAT: 'text',
+        },
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `integration-operator: cannot serve probes and metrics: listen EADDRINUSE: address already in use ${taken}`,
+      );
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+    }
+  });
+
   it('runs against the cluster: caches sync, probes and metrics answer, SIGTERM stops it cleanly', async () => {
     await applyChartCrds();
     await kubectl(['create', 'namespace', ns]);
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
     const op = start(node, ['dist/main.js'], {
       cwd: app,
       env: {
         ...bareEnv,
         KUBECONFIG: kubeconfigPath(),
         WATCH_NAMESPACE: ns,
-        HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${port}`,
-        METRICS_BIND_ADDRESS: `127.0.0.1:${port}`,
+        // Port 0: the kernel picks a free port, and the operator logs it (a random pick once
+        // collided with a port in use, and the operator exited with EADDRINUSE).
+        HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
+        METRICS_BIND_ADDRESS: '127.0.0.1:0',
         LOG_FORMAT: 'text',
       },
       timeoutMs: 120_000,
     });
+    let exited = false;
+    void op.done.then(
+      () => (exited = true),
+      () => (exited = true),
+    );
+    const output = () => `${op.output().stdout}${op.output().stderr}`;
     const started = performance.now();
     try {
-      await eventually(
+      // Polls until `check` holds; fails at once, with the operator's output, if it exits, and
+      // with its output on timeout.
+      const waitFor = async <T>(what: string, check: () => Promise<T | false> | T | false): Promise<T> => {
+        const r = await eventually(async () => (exited ? { exited: true as const } : check()), {
+          what,
+          timeoutMs: 60_000,
+        }).catch((err: Error) => {
+          throw new Error(`${err.message}\n--- operator output\n${output()}`);
+        });
+        if (typeof r === 'object' && r !== null && 'exited' in r) {
+          throw new Error(`dist/main.js exited while waiting for ${what}\n--- operator output\n${output()}`);
+        }
+        return r as T;
+      };
+      const port = await waitFor('dist/main.js to log its probe address', () => {
+        const m = /serving probes and metrics address=127\.0\.0\.1:(\d+)/.exec(output());
+        return m ? Number(m[1]) : false;
+      });
+      await waitFor(
+        'dist/main.js to be ready',
         async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
-        { what: 'dist/main.js to be ready', timeoutMs: 60_000 },
       );
       timings['start to ready'] = Math.round(performance.now() - started);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
