@@ -30,6 +30,8 @@ interface Cluster {
   connection: KubeConnection;
   /** The cluster's DNS server, when this process runs outside the cluster but can reach it. */
   clusterDns?: string;
+  /** The embedded local control plane: main installs the CRDs (a real install has the chart's). */
+  embedded?: boolean;
   stop?: () => Promise<void>;
 }
 
@@ -63,9 +65,9 @@ async function connect(cfg: OperatorConfig, log: Logger): Promise<Cluster> {
     ...(state.node ? { node: 'one node: Pods run; images come from npm run images' } : {}),
     try: `.cluster/bin/kubectl --kubeconfig ${state.kubeconfig} apply --server-side -f config/samples/`,
   });
-  await installEmbeddedCrds(connection);
   return {
     connection,
+    embedded: true,
     ...(state.clusterDns ? { clusterDns: state.clusterDns } : {}),
     ...(reused ? {} : { stop: async () => void (await cp.down()) }),
   };
@@ -131,6 +133,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const allowedHosts = parseAllowedHosts(cfg.apparatusAllowedHosts);
 
   const cluster = await connect(cfg, log);
+  // From here on a signal stops the operator and then the embedded plane this run started (while
+  // `up` starts it, tools/controlplane handles signals itself): nothing awaits before the handlers.
+  const stop = new AbortController();
+  const onSignal = (sig: string) => {
+    log.info(`received ${sig}: shutting down`);
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
   const metrics = new Metrics({ processMetrics: true });
   const client = new KubeClient({
     connection: cluster.connection,
@@ -185,21 +196,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }),
   });
 
-  const stop = new AbortController();
-  const onSignal = (sig: string) => {
-    log.info(`received ${sig}: shutting down`);
-    stop.abort();
-  };
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  log.info('starting', {
-    identity,
-    watchNamespaces: cfg.watchNamespaces ?? 'all',
-    leaderElection: cfg.leaderElect,
-    workers: cfg.maxConcurrentReconciles,
-  });
   try {
-    await operator.start(stop.signal);
+    if (cluster.embedded) await installEmbeddedCrds(cluster.connection);
+    if (!stop.signal.aborted) {
+      log.info('starting', {
+        identity,
+        watchNamespaces: cfg.watchNamespaces ?? 'all',
+        leaderElection: cfg.leaderElect,
+        workers: cfg.maxConcurrentReconciles,
+      });
+      await operator.start(stop.signal);
+    }
   } finally {
     await templates.close();
     apparatusClient.close();

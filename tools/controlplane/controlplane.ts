@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { imageArchives } from '../images/archives.ts';
 import { binPath, buildControlPlane, repoRoot } from './build.ts';
@@ -73,6 +74,9 @@ export interface ControlPlaneState {
 const defaultStateDir = () => path.join(repoRoot, '.cluster', 'state');
 const defaultKubeconfig = (stateDir: string) => path.join(path.dirname(stateDir), 'kubeconfig');
 const stateFile = (stateDir: string) => path.join(stateDir, 'state.json');
+
+/** Set by a signal while `up` starts the plane: its waits then stop and `up` undoes the start. */
+let startInterruptedBy: NodeJS.Signals | undefined;
 
 /** Children started by this process: their exit must be awaited (a dead child stays a zombie until reaped). */
 const children = new Map<number, ChildProcess>();
@@ -203,6 +207,7 @@ async function waitFor(
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
   while (Date.now() < deadline) {
+    if (startInterruptedBy) throw new Error(`${what}: interrupted by ${startInterruptedBy}`);
     for (const pid of pidsToWatch) {
       if (!isAlive(pid)) throw new Error(`${what}: a control-plane process (pid ${pid}) exited; see its log`);
     }
@@ -273,6 +278,9 @@ async function startApiserverProcess(state: ControlPlaneState): Promise<number> 
     apiserverArgs(state, pki),
     path.join(state.stateDir, 'kube-apiserver.log'),
   );
+  // Recorded before it is ready: a `down` meanwhile (a signal during `up`) must find it.
+  state.pids.apiserver = pid;
+  writeState(state);
   const cred = adminCred(pki);
   await waitFor(
     'kube-apiserver',
@@ -392,6 +400,59 @@ export async function up(
   const t0 = Date.now();
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(path.join(stateDir, 'pki'), { recursive: true });
+  const guard = stopOnSignalWhileStarting();
+  try {
+    const started = await startPlane(opts, stateDir, log, t0);
+    if (guard.signal()) await down({ stateDir, verbose: false });
+    guard.exitIfSignalled();
+    return started;
+  } catch (err) {
+    // startPlane stopped what it had started (a signal makes its next wait throw).
+    guard.exitIfSignalled();
+    throw err;
+  } finally {
+    guard.release();
+  }
+}
+
+/**
+ * While `up` starts processes, a SIGINT or SIGTERM to a process that handles neither itself
+ * (`npm start`, `npm run cluster:up`) stops what was started so far and exits as the signal would:
+ * the plane's processes lead process groups of their own, so a terminal's Ctrl-C never reaches
+ * them, and they kept running (and the next `npm start` reused them and then left them running).
+ * The signal only marks the start interrupted: the next wait throws, `up`'s own error path stops
+ * what it started (one `down`, never two at once), then the process exits. A process with handlers
+ * of its own (the benchmarks) stops the plane in them.
+ */
+function stopOnSignalWhileStarting() {
+  const installed: Array<[NodeJS.Signals, () => void]> = [];
+  startInterruptedBy = undefined;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    if (process.listenerCount(sig) > 0) continue;
+    const onSignal = () => {
+      process.stderr.write(`${sig}: stopping the control plane being started\n`);
+      startInterruptedBy = sig;
+    };
+    process.once(sig, onSignal);
+    installed.push([sig, onSignal]);
+  }
+  return {
+    signal: () => startInterruptedBy,
+    exitIfSignalled: () => {
+      if (startInterruptedBy) process.exit(128 + osConstants.signals[startInterruptedBy]);
+    },
+    release: () => {
+      for (const [sig, onSignal] of installed) process.removeListener(sig, onSignal);
+    },
+  };
+}
+
+async function startPlane(
+  opts: ControlPlaneOptions,
+  stateDir: string,
+  log: (s: string) => void,
+  t0: number,
+): Promise<{ state: ControlPlaneState; reused: boolean }> {
   // The node's address must exist before the API server listens on it.
   const sysctls = opts.node ? setupNodeNetwork() : undefined;
   const host = opts.node ? nodeNet.ip : '127.0.0.1';
