@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomName } from '../support/kube.ts';
 import { kubeconfigPath, repoRoot } from '../support/operator.ts';
+import { servingAddress } from '../support/operator-process.ts';
 import { eventually } from '../support/poll.ts';
 import { run, runOk, start } from './support/commands.ts';
 import { applyChartCrds, kubectl } from './support/install.ts';
@@ -197,17 +198,15 @@ describe('container image contents', () => {
         }
         return r as T;
       };
-      const port = await waitFor('dist/main.js to log its probe address', () => {
-        const m = /serving probes and metrics address=127\.0\.0\.1:(\d+)/.exec(output());
-        return m ? Number(m[1]) : false;
-      });
+      const address = await waitFor('dist/main.js to log its probe address', () => servingAddress(output()));
+      expect(address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
       await waitFor(
         'dist/main.js to be ready',
-        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+        async () => (await fetch(`http://${address}/readyz`).catch(() => undefined))?.status === 200,
       );
       timings['start to ready'] = Math.round(performance.now() - started);
-      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect((await fetch(`http://${address}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`http://${address}/metrics`)).text();
       expect(metrics).toContain('integration_operator_reconcile_total');
       expect(metrics).toContain('integration_operator_leader 1');
     } finally {

@@ -18,7 +18,7 @@ import {
   type Expectation,
 } from '../fixtures/corpus.ts';
 import { type HostileApparatus, startHostileApparatus } from '../support/hostile-apparatus.ts';
-import { type OperatorProcess, probePort, spawnOperatorProcess } from '../support/operator-process.ts';
+import { type OperatorProcess, servingAddress, spawnOperatorProcess } from '../support/operator-process.ts';
 import { eventually } from '../support/poll.ts';
 
 const operatorUser = 'integration-operator-corpus';
@@ -55,7 +55,7 @@ let client: KubeClient;
 let kube: Kube;
 let hostile: HostileApparatus;
 let env: CorpusEnv;
-let op: OperatorProcess & { metricsPort: number };
+let op: OperatorProcess;
 let created: Promise<void>;
 const createErrors = new Map<string, Error>();
 /** What each case ended in: its condition (when it matched) and the Events of its object. */
@@ -119,8 +119,8 @@ async function waitFor(e: Expectation, timeoutMs: number): Promise<KubeObject> {
 }
 
 function startOperator(kubeconfig: string): typeof op {
-  const metricsPort = probePort();
-  const spawned = spawnOperatorProcess(
+  // Probes and metrics on one port 0 server (spawnOperatorProcess's default): see servingAddress.
+  return spawnOperatorProcess(
     {
       CORPUS_ENV_CANARY: envCanary,
       ...(process.env.CORPUS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CORPUS_NODE_OPTIONS } : {}),
@@ -132,12 +132,9 @@ function startOperator(kubeconfig: string): typeof op {
       APPARATUS_ATTEMPTS: '2',
       REFERENCE_RESYNC_SECONDS: '5',
       ...(process.env.CORPUS_WORKERS ? { MAX_CONCURRENT_RECONCILES: process.env.CORPUS_WORKERS } : {}),
-      METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
-      HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
     },
     kubeconfig,
   );
-  return { ...spawned, metricsPort };
 }
 
 beforeAll(async () => {
@@ -459,7 +456,9 @@ describe('operator under the corpus', () => {
   });
 
   it('never shows the canary secret in logs, metrics, Events or statuses', async () => {
-    const metrics = await (await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`)).text();
+    const address = servingAddress(op.output());
+    expect(address, 'the operator logs the address it serves metrics on').toBeDefined();
+    const metrics = await (await fetch(`http://${address}/metrics`)).text();
     expect(metrics).toContain('integration_operator');
     const events: KubeObject[] = [];
     const statuses: unknown[] = [];

@@ -23,6 +23,14 @@ export function probePort(): number {
 }
 
 /**
+ * The address the operator's probe and metrics server bound, from its log (text or JSON, level info
+ * or lower): with port 0 the kernel picks a free port, so nothing can collide with it.
+ */
+export function servingAddress(output: string): string | undefined {
+  return /serving probes and metrics[^\n]*?address(?:=|":")([^\s"]+)/.exec(output)?.[1];
+}
+
+/**
  * Runs `node src/main.ts` as its own process (the way a Deployment would, minus the image), with
  * only PATH and HOME of this environment. `keepChars` bounds the output kept (the newest part).
  */
