@@ -430,10 +430,11 @@ function stopOnSignalWhileStarting() {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (process.listenerCount(sig) > 0) continue;
     const onSignal = () => {
+      if (startInterruptedBy) return; // a second Ctrl-C must not cut the stop short
       process.stderr.write(`${sig}: stopping the control plane being started\n`);
       startInterruptedBy = sig;
     };
-    process.once(sig, onSignal);
+    process.on(sig, onSignal);
     installed.push([sig, onSignal]);
   }
   return {
