@@ -168,26 +168,24 @@ describe('container image contents', () => {
         ...bareEnv,
         KUBECONFIG: kubeconfigPath(),
         WATCH_NAMESPACE: ns,
-        // Port 0: the kernel picks a free port, and the operator logs it (a random pick once
-        // collided with a port in use, and the operator exited with EADDRINUSE).
+        // Port 0: the kernel picks a free port, and the operator logs it (a random pick can be
+        // in use, and the operator then exits with EADDRINUSE).
         HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:0',
         METRICS_BIND_ADDRESS: '127.0.0.1:0',
         LOG_FORMAT: 'text',
       },
       timeoutMs: 120_000,
     });
-    let exited = false;
-    void op.done.then(
-      () => (exited = true),
-      () => (exited = true),
-    );
-    const output = () => `${op.output().stdout}${op.output().stderr}`;
+    const output = () => {
+      const { stdout, stderr } = op.output();
+      return stdout + stderr;
+    };
     const started = performance.now();
     try {
       // Polls until `check` holds; fails at once, with the operator's output, if it exits, and
       // with its output on timeout.
       const waitFor = async <T>(what: string, check: () => Promise<T | false> | T | false): Promise<T> => {
-        const r = await eventually(async () => (exited ? { exited: true as const } : check()), {
+        const r = await eventually(async () => (op.running() ? check() : { exited: true as const }), {
           what,
           timeoutMs: 60_000,
         }).catch((err: Error) => {

@@ -37,6 +37,8 @@ export interface RunningCommand {
   kill(signal?: NodeJS.Signals): void;
   /** What it wrote so far. */
   output(): { stdout: string; stderr: string };
+  /** Whether it has not exited yet. */
+  running(): boolean;
   done: Promise<RunResult>;
 }
 
@@ -70,11 +72,13 @@ export function start(cmd: string, args: string[], opts: RunOptions = {}): Runni
     });
   });
   child.stdin.end(opts.input ?? '');
+  const running = () => child.exitCode === null && child.signalCode === null;
   return {
     kill: (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (running()) child.kill(signal);
     },
     output: () => ({ stdout, stderr }),
+    running,
     done,
   };
 }
