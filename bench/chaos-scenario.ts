@@ -327,11 +327,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         state.kubeconfig,
         200_000,
       );
-      const { proc } = spawned;
       const started = Date.now();
       void (async () => {
         for (;;) {
-          if (proc.exitCode !== null || proc.signalCode !== null) return;
+          if (!spawned.running()) return;
           try {
             if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) {
               operatorReadyMs.push(Date.now() - started);
@@ -737,7 +736,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       problems.push(
         `${unexplained} events repeated without a fault in between: ${unexplainedRepeats.slice(0, 10).join('; ')}; faults at ${faults.map((f) => `${f.what} ${((f.at - t0) / 1000).toFixed(2)}`).join(', ')}`,
       );
-    if (op && (op.proc.exitCode !== null || op.proc.signalCode !== null))
+    if (op && !op.running())
       problems.push(`the operator is not running at the end:\n${op.output().slice(-3000)}`);
 
     return {

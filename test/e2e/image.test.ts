@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomName } from '../support/kube.ts';
 import { kubeconfigPath, repoRoot } from '../support/operator.ts';
 import { servingAddress } from '../support/operator-process.ts';
-import { eventually } from '../support/poll.ts';
+import { eventuallyWhileRunning } from '../support/poll.ts';
 import { run, runOk, start } from './support/commands.ts';
 import { applyChartCrds, kubectl } from './support/install.ts';
 
@@ -176,31 +176,26 @@ describe('container image contents', () => {
       },
       timeoutMs: 120_000,
     });
-    const output = () => {
-      const { stdout, stderr } = op.output();
-      return stdout + stderr;
+    const operator = {
+      name: 'dist/main.js',
+      running: () => op.running(),
+      output: () => {
+        const { stdout, stderr } = op.output();
+        return stdout + stderr;
+      },
     };
     const started = performance.now();
     try {
-      // Polls until `check` holds; fails at once, with the operator's output, if it exits, and
-      // with its output on timeout.
-      const waitFor = async <T>(what: string, check: () => Promise<T | false> | T | false): Promise<T> => {
-        const r = await eventually(async () => (op.running() ? check() : { exited: true as const }), {
-          what,
-          timeoutMs: 60_000,
-        }).catch((err: Error) => {
-          throw new Error(`${err.message}\n--- operator output\n${output()}`);
-        });
-        if (typeof r === 'object' && r !== null && 'exited' in r) {
-          throw new Error(`dist/main.js exited while waiting for ${what}\n--- operator output\n${output()}`);
-        }
-        return r as T;
-      };
-      const address = await waitFor('dist/main.js to log its probe address', () => servingAddress(output()));
+      // Fails at once, with the operator's output, if it exits (and with its output on timeout).
+      const address = await eventuallyWhileRunning(operator, () => servingAddress(operator.output()), {
+        what: 'dist/main.js to log its probe address',
+        timeoutMs: 60_000,
+      });
       expect(address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
-      await waitFor(
-        'dist/main.js to be ready',
+      await eventuallyWhileRunning(
+        operator,
         async () => (await fetch(`http://${address}/readyz`).catch(() => undefined))?.status === 200,
+        { what: 'dist/main.js to be ready', timeoutMs: 60_000 },
       );
       timings['start to ready'] = Math.round(performance.now() - started);
       expect((await fetch(`http://${address}/healthz`)).status).toBe(200);

@@ -8,6 +8,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 export interface OperatorProcess {
   proc: ChildProcess;
   output(): string;
+  /** Whether it has not exited yet. */
+  running(): boolean;
   kill(signal?: NodeJS.Signals): Promise<void>;
   exited: Promise<number | null>;
 }
@@ -60,12 +62,14 @@ export function spawnOperatorProcess(
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const running = () => proc.exitCode === null && proc.signalCode === null;
   return {
     proc,
     output: () => out,
+    running,
     exited,
     kill: async (signal = 'SIGTERM') => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (!running()) return;
       proc.kill(signal);
       await exited;
     },

@@ -36,3 +36,33 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** A process a test waits on: whether it still runs, and what it wrote. */
+export interface WatchedProcess {
+  running(): boolean;
+  output(): string;
+}
+
+/**
+ * `eventually` for a condition a running process must bring about (a server answering, a line
+ * logged): fails at once if the process exits, and both that failure and a timeout carry what the
+ * process wrote.
+ */
+export async function eventuallyWhileRunning<T>(
+  process: WatchedProcess & { name: string },
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  opts: EventuallyOptions = {},
+): Promise<T> {
+  const exited = Symbol('exited');
+  const r = await eventually<T | typeof exited>(() => (process.running() ? check() : exited), opts).catch(
+    (err: Error) => {
+      throw new Error(`${err.message}\n--- ${process.name} output\n${process.output()}`);
+    },
+  );
+  if (r === exited) {
+    throw new Error(
+      `${process.name} exited while waiting for ${opts.what ?? 'a condition'}\n--- ${process.name} output\n${process.output()}`,
+    );
+  }
+  return r;
+}

@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { KubeClient } from '../../../src/kube/client.ts';
 import type { KubeObject } from '../../../src/kube/types.ts';
 import { kubeconfigPath, type OperatorProcess, spawnOperator } from '../../support/operator.ts';
-import { eventually } from '../../support/poll.ts';
+import { eventuallyWhileRunning } from '../../support/poll.ts';
 import { chartDir, chartEnvironment, operatorContainer, renderChart, withValuesFile } from './chart.ts';
 import { helmBin, kubectlBin, run, runOk } from './commands.ts';
 
@@ -200,16 +200,11 @@ async function installAsProcess(opts: InstallOptions): Promise<OperatorInstall> 
     ...opts.processEnv,
   };
   const proc: OperatorProcess = spawnOperator(env, kubeconfig);
-  const started = await Promise.race([
-    eventually(() => proc.output().includes('starting controllers'), {
-      what: 'the operator (as the chart ServiceAccount) to start its controllers',
-      timeoutMs: 60_000,
-    }).then(() => true),
-    proc.exited.then(() => false),
-  ]).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}\n--- operator output\n${proc.output()}`);
-  });
-  if (!started) throw new Error(`the operator exited at startup:\n${proc.output()}`);
+  await eventuallyWhileRunning(
+    { name: 'operator', running: proc.running, output: proc.output },
+    () => proc.output().includes('starting controllers'),
+    { what: 'the operator (as the chart ServiceAccount) to start its controllers', timeoutMs: 60_000 },
+  );
 
   return {
     mode: 'process',
