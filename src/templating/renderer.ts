@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { dataNeeds, pruneData } from './data-needs.ts';
 import { analyzeTemplate, dialectProblem, type TemplateAnalysis } from './dialect.ts';
 import { TemplateError, type TemplateErrorCode } from './errors.ts';
+import { renderFieldsOnHost } from './host-fields.ts';
 import { resolveTemplateLimits, type TemplateLimits } from './limits.ts';
 import { loadSandboxBundle, type SandboxBundle } from './sandbox-sources.ts';
 import {
@@ -60,6 +61,11 @@ export interface TemplateRendererOptions {
    * worker is then retired (tests use that).
    */
   workerStackSizeMb?: number;
+  /**
+   * Answer Go-dialect templates that only print string fields (`{% .plug.metadata.name %}`) on the host,
+   * without a round trip (host-fields.ts; default true). Tests of the sandbox itself turn it off.
+   */
+  hostFields?: boolean;
 }
 
 export interface RenderOptions {
@@ -89,6 +95,8 @@ export interface RendererStats {
   roundTrips: number;
   /** Renders answered with a remembered costly failure (no worker used). */
   memoHits: number;
+  /** Templates answered on the host because they only print string fields (host-fields.ts). */
+  hostRenders: number;
 }
 
 interface PendingRender {
@@ -139,12 +147,15 @@ export class TemplateRenderer {
   #initFailures = 0;
   readonly #failures = new Map<string, { until: number; outcome: MemoOutcome }>();
   #memoHits = 0;
+  readonly #hostFields: boolean;
+  #hostRenders = 0;
 
   constructor(opts: TemplateRendererOptions = {}) {
     this.limits = resolveTemplateLimits(opts.limits);
     this.#workers = validateCount('workers', opts.workers, 2, 64);
     this.#recycleAfter = validateCount('recycleAfter', opts.recycleAfter, 1000, 10_000_000);
     this.#workerStackSizeMb = validateCount('workerStackSizeMb', opts.workerStackSizeMb, 16, 256);
+    this.#hostFields = opts.hostFields ?? true;
   }
 
   /** Renders one template (eta, Go dialect, or plain text returned as is without a sandbox round trip). */
@@ -184,13 +195,38 @@ export class TemplateRenderer {
     if (jobs.length > 0) {
       // Only what the templates can read is sent to the sandbox (data-needs.ts).
       const dataJson = this.#serialize(pruneData(data, dataNeeds(analyses)), name);
-      const results = await this.#enqueue(jobs, dataJson, opts, undefined);
-      results.forEach((r, k) => {
-        const i = jobIndex[k] as number;
-        items[i] = r.ok
-          ? { ok: true, output: r.output, warnings: [...r.warnings] }
-          : { ok: false, error: new TemplateError(r.code, r.message, { templateName: name }) };
-      });
+      const fill = (results: readonly JobResult[], indexes: readonly number[]) =>
+        results.forEach((r, k) => {
+          const i = indexes[k] as number;
+          items[i] = r.ok
+            ? { ok: true, output: r.output, warnings: [...r.warnings] }
+            : { ok: false, error: new TemplateError(r.code, r.message, { templateName: name }) };
+        });
+      const onHost = this.#renderOnHost(jobs, analyses, data);
+      if (!onHost) fill(await this.#enqueue(jobs, dataJson, opts, undefined), jobIndex);
+      else {
+        const rest: number[] = [];
+        onHost.forEach((output, k) => {
+          if (output === undefined) rest.push(k);
+          else items[jobIndex[k] as number] = { ok: true, output, warnings: [] };
+        });
+        if (rest.length > 0) {
+          const results = await this.#enqueue(
+            rest.map((k) => jobs[k] as WireJob),
+            dataJson,
+            opts,
+            undefined,
+          );
+          fill(
+            results,
+            rest.map((k) => jobIndex[k] as number),
+          );
+        }
+        // The sandbox counts its output cap over the whole batch in order; near that cap, only the whole
+        // batch in the sandbox gives its exact answer (which string fails, or whether the batch does).
+        if (this.#nearOutputCap(items)) fill(await this.#enqueue(jobs, dataJson, opts, undefined), jobIndex);
+        else this.#hostRenders += onHost.length - rest.length;
+      }
     }
     // The sandbox capped what it rendered; text without tags counts toward the same cap.
     let bytes = 0;
@@ -236,6 +272,36 @@ export class TemplateRenderer {
     return { documents: result.documents ? [...result.documents] : [], warnings: [...result.warnings] };
   }
 
+  /**
+   * The outputs of the batch's templates that only print string fields (host-fields.ts; undefined for the
+   * others), or undefined when none is answered on the host. Not when the batch has an eta template: eta
+   * may change the data in place, and later templates of the batch see the change in the sandbox.
+   */
+  #renderOnHost(
+    jobs: readonly WireJob[],
+    analyses: readonly TemplateAnalysis[],
+    data: unknown,
+  ): (string | undefined)[] | undefined {
+    if (!this.#hostFields || jobs.some((j) => j.dialect === 'eta')) return undefined;
+    let answered = 0;
+    const outputs = jobs.map((job, k) => {
+      const output = renderFieldsOnHost(job.src, analyses[k] as TemplateAnalysis, data, this.limits);
+      if (output !== undefined) answered++;
+      return output;
+    });
+    return answered > 0 ? outputs : undefined;
+  }
+
+  /** The batch's outputs reach the output cap, or a string of it failed on that cap. */
+  #nearOutputCap(items: readonly (BatchItem | undefined)[]): boolean {
+    let bytes = 0;
+    for (const item of items) {
+      if (item?.ok) bytes += Buffer.byteLength(item.output, 'utf8');
+      else if (item?.error.code === 'TemplateOutputTooLarge') return true;
+    }
+    return bytes > this.limits.maxOutputBytes;
+  }
+
   stats(): RendererStats {
     let busy = 0;
     for (const s of this.#slots) if (s.state === 'busy') busy++;
@@ -246,6 +312,7 @@ export class TemplateRenderer {
       spawned: this.#spawned,
       roundTrips: this.#roundTrips,
       memoHits: this.#memoHits,
+      hostRenders: this.#hostRenders,
     };
   }
 

@@ -10,7 +10,15 @@ const busy = (ms: number, tag: string) =>
 describe('TemplateRenderer pool', () => {
   it('starts nothing in its constructor', async () => {
     const r = new TemplateRenderer({ workers: 2 });
-    expect(r.stats()).toEqual({ workers: 0, busy: 0, queued: 0, spawned: 0, roundTrips: 0, memoHits: 0 });
+    expect(r.stats()).toEqual({
+      workers: 0,
+      busy: 0,
+      queued: 0,
+      spawned: 0,
+      roundTrips: 0,
+      memoHits: 0,
+      hostRenders: 0,
+    });
     await r.close();
   });
 
