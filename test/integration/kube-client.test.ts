@@ -1,9 +1,12 @@
 // The REST client on the real API server: connections are pooled and reused (the generated
 // @kubernetes/client-node APIs opened one per request and leaked them), impersonation, errors.
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
+import { type KubeConnection, kubeconfigConnection } from '../../src/kube/connection.ts';
 import { ApiError } from '../../src/kube/errors.ts';
 import { Kube } from '../../src/kube/objects.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
@@ -141,5 +144,55 @@ describe('kube client', () => {
     });
     expect(await kube.deleteWithOutcome(ref('Pod', 'unscheduled'))).toBe('gone');
     expect(await kube.get(ref('Pod', 'unscheduled'))).toBeUndefined();
+  });
+
+  it('gives its TLS material as one context: the same material refreshed keeps the connections, a changed one opens new', async () => {
+    const base = await kubeconfigConnection(kubeconfigPath());
+    const conn: KubeConnection = { ...base, tls: { ...base.tls } };
+    const c = new KubeClient({ connection: conn, qps: 0, maxSockets: 1 });
+    const list = () => c.request({ method: 'GET', path: `/api/v1/namespaces/${ns}/configmaps` });
+    try {
+      await list();
+      await list();
+      expect(c.connectionsOpened).toBe(1);
+      // An exec plugin's refresh: the same bytes in new Buffers.
+      const copy = (v: string | Buffer | undefined) => (v === undefined ? undefined : Buffer.from(v));
+      Object.assign(conn.tls, { ca: copy(conn.tls.ca), cert: copy(conn.tls.cert), key: copy(conn.tls.key) });
+      await list();
+      expect(c.connectionsOpened).toBe(1);
+      // Changed material (here the CA bundle, the CA twice): a new connection, which works.
+      conn.tls.ca = `${conn.tls.ca}\n${conn.tls.ca}`;
+      await list();
+      await list();
+      expect(c.connectionsOpened).toBe(2);
+    } finally {
+      c.close();
+    }
+  });
+
+  const stateDir = inject('controlPlaneStateDir');
+  it.runIf(stateDir)('uses a rotated client certificate on new connections at once', async () => {
+    const dir = stateDir as string;
+    const other = path.join(dir, 'controller-manager.kubeconfig');
+    expect(existsSync(other), `${other} (written by the local control plane)`).toBe(true);
+    const base = await kubeconfigConnection(kubeconfigPath());
+    const rotated = await kubeconfigConnection(other);
+    const conn: KubeConnection = { ...base, tls: { ...base.tls } };
+    const c = new KubeClient({ connection: conn, qps: 0 });
+    const whoami = async () =>
+      (
+        await c.request<{ status: { userInfo: { username: string } } }>({
+          method: 'POST',
+          path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+        })
+      ).status.userInfo.username;
+    try {
+      expect(await whoami()).toBe('local-admin');
+      Object.assign(conn.tls, { cert: rotated.tls.cert, key: rotated.tls.key });
+      expect(await whoami()).toBe('system:kube-controller-manager');
+    } finally {
+      c.close();
+    }
   });
 });
