@@ -42,7 +42,8 @@ function addPath(root: DataNeeds, path: readonly string[]): void {
   n.children.clear();
 }
 
-const glued = (a: GoToken | undefined, b: GoToken): boolean =>
+/** `b` starts where `a` ends: `.a.b` is one chain, `.a .b` two arguments. */
+export const glued = (a: GoToken | undefined, b: GoToken): boolean =>
   a !== undefined && a.pos + a.text.length === b.pos;
 
 /**

@@ -18,12 +18,11 @@
 // the data is pruned, serialised and size-checked as before, a batch with an eta template (which may change
 // the data the next templates see) goes to the sandbox whole, and so does a batch whose output nears the cap.
 
+import { glued } from './data-needs.ts';
 import type { TemplateAnalysis } from './dialect.ts';
 import type { GoToken } from './sandbox/go-lexer.ts';
 
 const FIELD = /^\.[A-Za-z_][A-Za-z0-9_]*$/;
-
-const glued = (a: GoToken, b: GoToken): boolean => a.pos + a.text.length === b.pos;
 
 function isPlainRecord(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -60,7 +59,7 @@ export function renderFieldsOnHost(
       const tok = goTokens[k] as GoToken;
       // `__proto__` is never data in the sandbox (the data pruned for it drops that key): left to it.
       if (tok.kind !== 'field' || !FIELD.test(tok.text) || tok.text === '.__proto__') return undefined;
-      if (k > 0 && !glued(goTokens[k - 1] as GoToken, tok)) return undefined;
+      if (k > 0 && !glued(goTokens[k - 1], tok)) return undefined;
       if (!isPlainRecord(v)) return undefined;
       // Own data properties only: `.constructor` or `.__proto__` never reach JavaScript internals.
       const d = Object.getOwnPropertyDescriptor(v, tok.text.slice(1));
